@@ -1,0 +1,47 @@
+#include <cmath>
+
+#include "cpu.h"
+#include "parallel.h"
+
+namespace oa::cpu {
+
+namespace {
+constexpr int64_t kPerThread = 1 << 16;
+}
+
+void sgd_step(int threads, float* params, const float* grad, float* momentum_buf, int64_t n,
+              const SgdOptions& o, int64_t step) {
+  const bool use_momentum = o.momentum != 0.0f;
+  parallel_for(threads, n, kPerThread, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      float g = grad[i] + o.weight_decay * params[i];
+      if (use_momentum) {
+        const float buf = step == 0 ? g : o.momentum * momentum_buf[i] + (1.0f - o.dampening) * g;
+        momentum_buf[i] = buf;
+        g = o.nesterov ? g + o.momentum * buf : buf;
+      }
+      params[i] -= o.lr * g;
+    }
+  });
+}
+
+void adam_step(int threads, float* params, const float* grad, float* m, float* v, int64_t n,
+               const AdamOptions& o, int64_t step) {
+  const double t = static_cast<double>(step + 1);
+  const float correction1 = static_cast<float>(1.0 - std::pow(double(o.beta1), t));
+  const float sqrt_correction2 = static_cast<float>(std::sqrt(1.0 - std::pow(double(o.beta2), t)));
+  const float step_size = o.lr / correction1;
+  const float decay = o.decoupled ? 1.0f - o.lr * o.weight_decay : 1.0f;
+  const float l2 = o.decoupled ? 0.0f : o.weight_decay;
+  parallel_for(threads, n, kPerThread, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float p = params[i] * decay;
+      const float g = grad[i] + l2 * params[i];
+      m[i] = o.beta1 * m[i] + (1.0f - o.beta1) * g;
+      v[i] = o.beta2 * v[i] + (1.0f - o.beta2) * g * g;
+      params[i] = p - step_size * m[i] / (std::sqrt(v[i]) / sqrt_correction2 + o.eps);
+    }
+  });
+}
+
+}  // namespace oa::cpu
