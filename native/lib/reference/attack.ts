@@ -69,7 +69,7 @@ export function project(norm: ProjectionNorm, v: ArrayLike<number>, x0: ArrayLik
       let lambda = 0;
       if (dist(0) > eps[i]) {
         let below = 0;
-        let above = norm === 'l1' ? Math.max(...vi.map((vj, j) => Math.abs(vj - ci[j]))) : 1;
+        let above = norm === 'l1' ? vi.reduce((a, vj, j) => Math.max(a, Math.abs(vj - ci[j])), 0) : 1;
         while (dist(above) > eps[i]) [below, above] = [above, above * 2];
         for (let it = 0; it < 200; it++) {
           const mid = (below + above) / 2;

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -30,44 +31,74 @@ void l1_topk_row(const float* x, const float* g, int64_t d, float alpha, int64_t
   for (int64_t r = 0; r < k; ++r) o[idx[r]] += step * sign(g[idx[r]]);
 }
 
-// z(λ) for one coordinate, see project() in kernels.h.
+// The projection's KKT condition, see project() in kernels.h. With t = v - x0 and c the room from
+// x0 to the box edge that t points at, a coordinate's distance from x0 at λ is
+//   L2: min(|t| / (1 + λ), c)        L1: min(max(|t| - λ, 0), c)
+// so the ball constraint f(λ) (squared L2 or L1 distance) is piecewise of a closed form once we
+// know which coordinates are clipped. One pass returns f and that form's own root; iterating on
+// the root inside a bracket (bisecting when it leaves it) lands on the exact λ in a few passes.
+struct Pass {
+  double f;     // squared L2 or L1 distance at λ
+  double root;  // λ solving the piecewise form of this pass, NaN when it has none
+};
+
+Pass evaluate(Norm norm, const float* v, const float* x0, int64_t d, float lo, float hi,
+              double lambda, double target) {
+  double f = 0, free_sum = 0, clipped = 0;  // free_sum: Σ t² (L2) or Σ |t| (L1) over unclipped
+  int64_t free_count = 0;
+  for (int64_t j = 0; j < d; ++j) {
+    const double t = double(v[j]) - x0[j];
+    const double room = t > 0 ? double(hi) - x0[j] : x0[j] - double(lo);
+    const double a = std::fabs(t);
+    if (norm == Norm::L2) {
+      const double s = a / (1 + lambda);
+      if (s >= room) clipped += room * room, f += room * room;
+      else free_sum += a * a, f += s * s;
+    } else {
+      const double s = a - lambda;
+      if (s <= 0) continue;
+      if (s >= room) clipped += room, f += room;
+      else free_sum += a, f += s, ++free_count;
+    }
+  }
+  double root = std::numeric_limits<double>::quiet_NaN();
+  if (norm == Norm::L2 && target > clipped && free_sum > 0) root = std::sqrt(free_sum / (target - clipped)) - 1;
+  if (norm == Norm::L1 && free_count > 0) root = (free_sum + clipped - target) / free_count;
+  return {f, root};
+}
+
+// λ >= 0 with f(λ) = target (eps² for L2, eps for L1), or 0 when v is already inside.
+// Returns +∞ for eps = 0, which makes z = x0.
+double find_lambda(Norm norm, const float* v, const float* x0, int64_t d, float eps, float lo, float hi) {
+  if (eps == 0) return std::numeric_limits<double>::infinity();
+  const double target = norm == Norm::L2 ? double(eps) * eps : eps;
+  Pass pass = evaluate(norm, v, x0, d, lo, hi, 0.0, target);
+  if (pass.f <= target) return 0.0;
+  // The bracket's upper end is feasible: without the box, λ = ||t||₂/eps - 1 (L2) reaches the
+  // sphere and clipping only shortens; at λ = max |t| (L1) every coordinate is back at x0.
+  double bracket_lo = 0, bracket_hi = 0;
+  for (int64_t j = 0; j < d; ++j) {
+    const double t = double(v[j]) - x0[j];
+    bracket_hi = norm == Norm::L2 ? bracket_hi + t * t : std::max(bracket_hi, std::fabs(t));
+  }
+  if (norm == Norm::L2) bracket_hi = std::sqrt(bracket_hi) / eps - 1;
+  double lambda = 0;
+  for (int it = 0; it < 200 && bracket_hi - bracket_lo > 1e-12 * bracket_hi; ++it) {
+    // The pass's own root, once it stops moving, is the exact λ (to rounding).
+    if (std::fabs(pass.root - lambda) <= 1e-13 * lambda) return std::max(pass.root, lambda);
+    const bool inside = pass.root > bracket_lo && pass.root < bracket_hi;
+    lambda = inside ? pass.root : 0.5 * (bracket_lo + bracket_hi);
+    pass = evaluate(norm, v, x0, d, lo, hi, lambda, target);
+    (pass.f > target ? bracket_lo : bracket_hi) = lambda;
+  }
+  return bracket_hi;
+}
+
+// z(λ) for one coordinate of t = v - x0 (before the box clip).
 inline double shrunk(Norm norm, double t, double lambda) {
   if (norm == Norm::L2) return t / (1 + lambda);
   const double a = std::fabs(t) - lambda;
   return a > 0 ? std::copysign(a, t) : 0.0;
-}
-
-double distance(Norm norm, const float* v, const float* x0, int64_t d, float lo, float hi,
-                double lambda) {
-  double acc = 0;
-  for (int64_t j = 0; j < d; ++j) {
-    const double z = std::clamp(x0[j] + shrunk(norm, double(v[j]) - x0[j], lambda), double(lo), double(hi));
-    const double t = z - x0[j];
-    acc += norm == Norm::L2 ? t * t : std::fabs(t);
-  }
-  return norm == Norm::L2 ? std::sqrt(acc) : acc;
-}
-
-// Smallest λ >= 0 with ||z(λ) - x0|| <= eps, by the bracket-and-bisect rule that the CUDA twin
-// follows step for step: λ = 0 if feasible; else bracket [0, hi] with hi doubling from 1 (L2) or
-// hi = max |v - x0| where z = x0 (L1); bisect to a relative width of 1e-12 (at most 200 halvings)
-// and return the feasible end.
-double find_lambda(Norm norm, const float* v, const float* x0, int64_t d, float eps, float lo,
-                   float hi_box) {
-  if (distance(norm, v, x0, d, lo, hi_box, 0.0) <= eps) return 0.0;
-  double lo_l = 0, hi_l;
-  if (norm == Norm::L2) {
-    hi_l = 1;
-    while (distance(norm, v, x0, d, lo, hi_box, hi_l) > eps && hi_l < 1e300) lo_l = hi_l, hi_l *= 2;
-  } else {
-    hi_l = 0;
-    for (int64_t j = 0; j < d; ++j) hi_l = std::max(hi_l, std::fabs(double(v[j]) - x0[j]));
-  }
-  for (int it = 0; it < 200 && hi_l - lo_l > 1e-12 * std::max(hi_l, 1e-30); ++it) {
-    const double mid = 0.5 * (lo_l + hi_l);
-    (distance(norm, v, x0, d, lo, hi_box, mid) > eps ? lo_l : hi_l) = mid;
-  }
-  return hi_l;
 }
 }  // namespace
 

@@ -35,13 +35,16 @@ void row_metrics(const float* z, int32_t y, int64_t k, double* e, double* m_out,
     return;
   }
   const double m = mx.value;
-  double sum = 0, max_other = -kInf;
+  // rest: the mass of all classes but the arg-max, whose e is exactly 1. log1p(rest) keeps the
+  // loss of a confident, correct prediction (-log p_y ≈ 1e-13) accurate where log(1 + rest)
+  // would round it away.
+  double rest = 0, max_other = -kInf;
   for (int64_t j = 0; j < k; ++j) {
     e[j] = std::exp(static_cast<double>(z[j]) - m);
-    sum += e[j];
+    if (j != mx.arg) rest += e[j];
     if (j != y && z[j] > max_other) max_other = z[j];
   }
-  const double log_sum = std::log(sum), inv_sum = 1.0 / sum;
+  const double sum = 1 + rest, log_sum = std::log1p(rest), inv_sum = 1.0 / sum;
   // log(1 - p_j) = log(sum_{i != j} e_i) - log(sum): exact where p_j is near 1, which only the
   // row's arg-max can be; elsewhere log1p(-p_j) is exact and needs no extra pass.
   auto log_one_minus = [&](int64_t j) {
