@@ -3,7 +3,7 @@
 #include "kernels.h"
 #include "cpu/cpu.h"
 #ifdef ONNX_AUDIT_CUDA
-#include "cuda/cuda.h"
+#include "cuda/cuda_kernels.h"
 #define OA_ROUTE(fn, ...) \
   (ex.device == Device::Cuda ? cuda::fn(__VA_ARGS__) : cpu::fn(ex.threads, __VA_ARGS__))
 #else

@@ -109,6 +109,7 @@ NllResult nll_temperature(int threads, const float* logits, const int32_t* label
         double s = 0, s_d = 0, s_dd = 0;
         for (int64_t j = 0; j < k; ++j) {
           const double d = z[j] - m, e = std::exp(d * inv_t);
+          if (e == 0) continue;  // a -Inf logit: no mass, and 0 * -Inf would be NaN
           s += e, s_d += e * d, s_dd += e * d * d;
         }
         const double mean_d = s_d / s, var_z = std::max(0.0, s_dd / s - mean_d * mean_d);

@@ -14,7 +14,8 @@ void sgd_step(int threads, float* params, const float* grad, float* momentum_buf
   const bool use_momentum = o.momentum != 0.0f;
   parallel_for(threads, n, kPerThread, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
-      float g = grad[i] + o.weight_decay * params[i];
+      // As in PyTorch, no decay term at all when weight_decay is 0 (an Inf weight stays Inf, not NaN).
+      float g = o.weight_decay != 0.0f ? grad[i] + o.weight_decay * params[i] : grad[i];
       if (use_momentum) {
         const float buf = step == 0 ? g : o.momentum * momentum_buf[i] + (1.0f - o.dampening) * g;
         momentum_buf[i] = buf;
@@ -36,10 +37,11 @@ void adam_step(int threads, float* params, const float* grad, float* m, float* v
   parallel_for(threads, n, kPerThread, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const float p = params[i] * decay;
-      const float g = grad[i] + l2 * params[i];
+      const float g = l2 != 0.0f ? grad[i] + l2 * params[i] : grad[i];
       m[i] = o.beta1 * m[i] + (1.0f - o.beta1) * g;
       v[i] = o.beta2 * v[i] + (1.0f - o.beta2) * g * g;
-      params[i] = p - step_size * m[i] / (std::sqrt(v[i]) / sqrt_correction2 + o.eps);
+      // PyTorch's order: p - step_size * (m / (sqrt(v) / sqrt(c2) + eps)).
+      params[i] = p - step_size * (m[i] / (std::sqrt(v[i]) / sqrt_correction2 + o.eps));
     }
   });
 }

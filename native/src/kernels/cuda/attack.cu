@@ -1,11 +1,13 @@
 #include <thrust/execution_policy.h>
 #include <thrust/sort.h>
 
+#include <math_constants.h>
+
 #include <cmath>
 #include <cstring>
 
 #include "common.cuh"
-#include "cuda.h"
+#include "cuda_kernels.h"
 
 namespace oa::cuda {
 namespace {
@@ -81,29 +83,43 @@ __device__ __forceinline__ double point(double v, double x0, double lambda, doub
   return clamp_to(x0 + shrink<kNorm>(v - x0, lambda), lo, hi);
 }
 
-// ||z(λ) - x0||_p for the block's sample, the same value in every thread.
+// One pass of the projection's root search for the block's sample, the same values in every
+// thread: the squared L2 (or L1) distance f at λ and the root of the closed form f takes given
+// which coordinates the box clips at λ. Same arithmetic as find_lambda in cpu/attack.cpp.
+struct Pass {
+  double f, root;
+};
+
 template <Norm kNorm>
-__device__ double distance(const float* v, const float* x0, int64_t d, double lambda, double lo,
-                           double hi) {
-  double acc = 0.0;
+__device__ Pass evaluate(const float* v, const float* x0, int64_t d, double lambda, double lo,
+                         double hi, double target) {
+  double f = 0.0, free_sum = 0.0, clipped = 0.0, free_count = 0.0;
   for (int64_t j = threadIdx.x; j < d; j += blockDim.x) {
-    const double diff = point<kNorm>(v[j], x0[j], lambda, lo, hi) - x0[j];
-    acc += kNorm == Norm::L2 ? diff * diff : fabs(diff);
+    const double t = static_cast<double>(v[j]) - x0[j];
+    const double room = t > 0 ? hi - x0[j] : x0[j] - lo;
+    const double a = fabs(t);
+    if (kNorm == Norm::L2) {
+      const double s = a / (1.0 + lambda);
+      if (s >= room) clipped += room * room, f += room * room;
+      else free_sum += a * a, f += s * s;
+    } else {
+      const double s = a - lambda;
+      if (s <= 0.0) continue;
+      if (s >= room) clipped += room, f += room;
+      else free_sum += a, f += s, free_count += 1.0;
+    }
   }
-  acc = block_sum(acc);
-  return kNorm == Norm::L2 ? sqrt(acc) : acc;
+  f = block_sum(f), free_sum = block_sum(free_sum), clipped = block_sum(clipped);
+  free_count = block_sum(free_count);
+  double root = CUDART_NAN;
+  if (kNorm == Norm::L2 && target > clipped && free_sum > 0) root = sqrt(free_sum / (target - clipped)) - 1.0;
+  if (kNorm == Norm::L1 && free_count > 0) root = (free_sum + clipped - target) / free_count;
+  return {f, root};
 }
 
-// L2 and L1, one block per sample, everything in float64. The CPU twin follows the same steps, so
-// that both land on the same λ:
-//   eps <= 0: the ball is the point x0, which is the answer.
-//   λ = 0 when ||z(0) - x0|| <= eps (z(0) = clip(v)).
-//   Bracket [lo, hi]: L2 starts at lo = 0, hi = 1 and, while ||z(hi) - x0|| > eps, sets lo = hi and
-//   doubles hi (stopping at hi >= 1e300 in case nothing converges); L1 takes lo = 0,
-//   hi = max_j |v_j - x0_j|, where every shrunk term is 0 and z = x0.
-//   Bisect at mid = (lo + hi) / 2 (feasible, norm <= eps: hi = mid; else lo = mid) while
-//   hi - lo > 1e-12 * max(hi, 1e-30), for at most 200 steps, and use λ = hi, the feasible side,
-//   so the result lies inside the ball.
+// L2 and L1, one block per sample, in float64, by the steps of find_lambda in cpu/attack.cpp:
+// eps = 0 gives x0; λ = 0 when z(0) is inside; otherwise iterate on the closed-form root inside
+// the bracket [0, ||t||₂/eps - 1] (L2) or [0, max |t|] (L1), bisecting when it leaves it.
 template <Norm kNorm>
 __global__ void project_ball(const float* v, const float* x0, int64_t n, int64_t d,
                              const float* eps, float box_lo, float box_hi, float* out) {
@@ -117,27 +133,30 @@ __global__ void project_ball(const float* v, const float* x0, int64_t n, int64_t
       for (int64_t j = threadIdx.x; j < d; j += blockDim.x) os[j] = xs[j];
       continue;
     }
+    const double target = kNorm == Norm::L2 ? radius * radius : radius;
+    Pass pass = evaluate<kNorm>(vs, xs, d, 0.0, lo_b, hi_b, target);
     double lambda = 0.0;
-    if (distance<kNorm>(vs, xs, d, 0.0, lo_b, hi_b) > radius) {
-      double lo = 0.0, hi;
-      if (kNorm == Norm::L2) {
-        hi = 1.0;
-        while (hi < 1e300 && distance<kNorm>(vs, xs, d, hi, lo_b, hi_b) > radius) {
-          lo = hi;
-          hi *= 2.0;
+    if (pass.f > target) {
+      double edge = 0.0;
+      for (int64_t j = threadIdx.x; j < d; j += blockDim.x) {
+        const double t = static_cast<double>(vs[j]) - xs[j];
+        edge = kNorm == Norm::L2 ? edge + t * t : fmax(edge, fabs(t));
+      }
+      double lo = 0.0, hi = kNorm == Norm::L2 ? sqrt(block_sum(edge)) / radius - 1.0 : block_max(edge);
+      bool converged = false;
+      for (int it = 0; it < 200 && hi - lo > 1e-12 * hi; ++it) {
+        if (fabs(pass.root - lambda) <= 1e-13 * lambda) {
+          lambda = fmax(pass.root, lambda);
+          converged = true;
+          break;
         }
-      } else {
-        double largest = 0.0;
-        for (int64_t j = threadIdx.x; j < d; j += blockDim.x)
-          largest = fmax(largest, fabs(static_cast<double>(vs[j]) - xs[j]));
-        hi = block_max(largest);
+        const bool inside = pass.root > lo && pass.root < hi;
+        lambda = inside ? pass.root : 0.5 * (lo + hi);
+        pass = evaluate<kNorm>(vs, xs, d, lambda, lo_b, hi_b, target);
+        if (pass.f > target) lo = lambda;
+        else hi = lambda;
       }
-      for (int step = 0; step < 200 && hi - lo > 1e-12 * fmax(hi, 1e-30); ++step) {
-        const double mid = 0.5 * (lo + hi);
-        if (distance<kNorm>(vs, xs, d, mid, lo_b, hi_b) > radius) lo = mid;
-        else hi = mid;
-      }
-      lambda = hi;
+      if (!converged) lambda = hi;
     }
     for (int64_t j = threadIdx.x; j < d; j += blockDim.x)
       os[j] = static_cast<float>(point<kNorm>(vs[j], xs[j], lambda, lo_b, hi_b));

@@ -1,5 +1,5 @@
 #include "common.cuh"
-#include "cuda.h"
+#include "cuda_kernels.h"
 
 namespace oa::cuda {
 namespace {

@@ -2,7 +2,7 @@
 #include <vector>
 
 #include "common.cuh"
-#include "cuda.h"
+#include "cuda_kernels.h"
 
 namespace oa::cuda {
 namespace {

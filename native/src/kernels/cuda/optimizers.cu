@@ -1,7 +1,7 @@
 #include <cmath>
 
 #include "common.cuh"
-#include "cuda.h"
+#include "cuda_kernels.h"
 
 namespace oa::cuda {
 namespace {
@@ -32,7 +32,7 @@ __global__ void sgd(float* params, const float* grad, float* momentum_buf, int64
 }
 
 __global__ void adam(float* params, const float* grad, float* m, float* v, int64_t n, AdamOptions o,
-                     float bias1, float bias2) {
+                     float step_size, float sqrt_correction2) {
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
     float p = params[i];
@@ -45,8 +45,9 @@ __global__ void adam(float* params, const float* grad, float* m, float* v, int64
     const float vi = add(mul(o.beta2, v[i]), mul(sub(1.0f, o.beta2), mul(g, g)));
     m[i] = mi;
     v[i] = vi;
-    const float m_hat = mi / bias1, v_hat = vi / bias2;  // IEEE division and sqrt by default
-    params[i] = sub(p, mul(o.lr, m_hat) / add(sqrtf(v_hat), o.eps));
+    // PyTorch's order, as the CPU twin: p - step_size * (m / (sqrt(v) / sqrt(c2) + eps)).
+    const float denom = add(sqrtf(vi) / sqrt_correction2, o.eps);  // IEEE division and sqrt
+    params[i] = sub(p, mul(step_size, mi / denom));
   }
 }
 
@@ -74,14 +75,15 @@ void adam_step(float* params, const float* grad, float* m, float* v, int64_t n, 
   // Bias corrections in float64 on the host (pow of a float32 beta to a large t loses little
   // there), then rounded once to float32 for the per-element arithmetic.
   const double t = static_cast<double>(step + 1);
-  const float bias1 = static_cast<float>(1.0 - std::pow(static_cast<double>(o.beta1), t));
-  const float bias2 = static_cast<float>(1.0 - std::pow(static_cast<double>(o.beta2), t));
+  const float correction1 = static_cast<float>(1.0 - std::pow(static_cast<double>(o.beta1), t));
+  const float sqrt_correction2 = static_cast<float>(std::sqrt(1.0 - std::pow(static_cast<double>(o.beta2), t)));
+  const float step_size = o.lr / correction1;
   auto d_params = to_device(params, n);
   auto d_grad = to_device(grad, n);
   auto d_m = to_device(m, n);
   auto d_v = to_device(v, n);
-  adam<<<grid_for(n), kThreads>>>(d_params.get(), d_grad.get(), d_m.get(), d_v.get(), n, o, bias1,
-                                  bias2);
+  adam<<<grid_for(n), kThreads>>>(d_params.get(), d_grad.get(), d_m.get(), d_v.get(), n, o, step_size,
+                                  sqrt_correction2);
   check_launch("adam_step");
   d_params.download(params);
   d_m.download(m);

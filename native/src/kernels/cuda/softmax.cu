@@ -1,7 +1,7 @@
 #include <cmath>
 
 #include "common.cuh"
-#include "cuda.h"
+#include "cuda_kernels.h"
 
 namespace oa::cuda {
 namespace {

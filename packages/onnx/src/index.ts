@@ -1,0 +1,2 @@
+export { runtimeBinaryDir, runtimeInfo } from './runtime.js';
+export type { ProviderInfo, RuntimeInfo } from './runtime.js';
