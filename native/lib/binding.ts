@@ -45,5 +45,7 @@ export interface NativeAddon {
   unitDirections(device: DeviceName, d: number, seed: Seed, offset: Seed, out: Float32Array): Pending;
 
   sgdStep(device: DeviceName, params: Float32Array, grad: Float32Array, momentumBuffer: Float32Array, lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean, step: number): Pending;
+  /** Best-of-`repeats` copy bandwidth in GB/s (read + write) over buffers of `bytes`. */
+  copyBandwidth(device: DeviceName, bytes: number, repeats: number): Promise<number>;
   adamStep(device: DeviceName, params: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, step: number): Pending;
 }

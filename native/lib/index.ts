@@ -37,6 +37,15 @@ export function capabilities(): NativeCapabilities {
   return native().capabilities();
 }
 
+/**
+ * The device's memory copy bandwidth in GB/s (bytes read + written per second): the best of
+ * `repeats` copies of `bytes` with this environment's threads (CPU) or device to device (CUDA).
+ * Memory-bound kernels are judged as a fraction of it.
+ */
+export async function copyBandwidth(bytes = 256 << 20, repeats = 5, options: DeviceOption = {}): Promise<number> {
+  return native().copyBandwidth(resolveDevice(options.device), bytes, repeats);
+}
+
 /** Sets the CPU worker threads per kernel call for this thread's environment (default: all cores). */
 export function setThreads(threads: number): void {
   native().setThreads(threads);

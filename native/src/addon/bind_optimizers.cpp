@@ -1,5 +1,6 @@
-// Bindings of the optimizer steps: parameters and state are caller-owned Float32Arrays updated in
-// place; the step count is passed in and the caller increments it.
+// Bindings of the optimizer steps (parameters and state are caller-owned Float32Arrays updated in
+// place; the step count is passed in and the caller increments it) and of the copy-bandwidth probe
+// that memory-bound kernels are measured against.
 #include "args.h"
 #include "bindings.h"
 #include "run.h"
@@ -49,6 +50,17 @@ Napi::Value adamStep(const Napi::CallbackInfo& info, const Settings& s) {
   a.expect_length(4, v.length, p.length, "same as params");
   return run(a.env(), {p.owner, g.owner, m.owner, v.owner}, 16 * p.length,
              [=] { oa::adam_step(ex, p.data, g.data, m.data, v.data, p.length, o, step); }, nothing);
+}
+
+// copyBandwidth(device, bytes, repeats) -> Promise<GB/s>; always async: it runs for a while.
+Napi::Value copyBandwidth(const Napi::CallbackInfo& info, const Settings& s) {
+  Args a(info, "copyBandwidth");
+  const Exec ex{a.device(0), s.threads};
+  const int64_t bytes = a.integer(1, 1, int64_t{1} << 36);
+  const int repeats = static_cast<int>(a.integer(2, 1, 1000));
+  auto result = std::make_shared<double>(0);
+  return run(a.env(), {}, kAsyncBytes, [=] { *result = oa::copy_bandwidth(ex, bytes, repeats); },
+             [result](Napi::Env env) -> Napi::Value { return Napi::Number::New(env, *result); });
 }
 
 }  // namespace oa::addon

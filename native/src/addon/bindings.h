@@ -13,7 +13,7 @@ struct Settings {
 #define OA_BINDINGS(X)                                                                  \
   X(softmax) X(membershipMetrics) X(nllTemperature) X(calibrationBins) X(roc)           \
   X(attackStep) X(project) X(perturbationNorms) X(gradientEstimate) X(randomFill)       \
-  X(randomBall) X(unitDirections) X(sgdStep) X(adamStep)
+  X(randomBall) X(unitDirections) X(sgdStep) X(adamStep) X(copyBandwidth)
 
 #define OA_DECLARE(name) Napi::Value name(const Napi::CallbackInfo& info, const Settings& settings);
 OA_BINDINGS(OA_DECLARE)

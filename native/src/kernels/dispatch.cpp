@@ -92,6 +92,10 @@ RocResult roc(const Exec& ex, const float* scores, const uint8_t* labels, int64_
                   curve_threshold);
 }
 
+double copy_bandwidth(const Exec& ex, int64_t bytes, int repeats) {
+  return OA_ROUTE(copy_bandwidth, bytes, repeats);
+}
+
 CudaInfo cuda_info() {
 #ifdef ONNX_AUDIT_CUDA
   return cuda::info();

@@ -167,6 +167,12 @@ RocResult roc(const Exec& ex, const float* scores, const uint8_t* labels, int64_
               const double* fpr_targets, int64_t n_targets, double* tpr_at, double* curve_fpr,
               double* curve_tpr, double* curve_threshold);
 
+// ---- memory bandwidth -------------------------------------------------------------------------
+// The device's copy bandwidth in GB/s (bytes read + bytes written per second, 1 GB = 1e9 bytes):
+// the best of `repeats` copies of `bytes` between two buffers it allocates, with ex.threads CPU
+// threads or cudaMemcpy device to device. The floor a memory-bound kernel is measured against.
+double copy_bandwidth(const Exec& ex, int64_t bytes, int repeats);
+
 // ---- capabilities ------------------------------------------------------------------------------
 struct CudaInfo {
   bool compiled;      // built with ONNX_AUDIT_CUDA

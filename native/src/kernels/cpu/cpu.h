@@ -51,4 +51,6 @@ RocResult roc(int threads, const float* scores, const uint8_t* labels, int64_t n
               const double* fpr_targets, int64_t n_targets, double* tpr_at, double* curve_fpr,
               double* curve_tpr, double* curve_threshold);
 
+double copy_bandwidth(int threads, int64_t bytes, int repeats);
+
 }  // namespace oa::cpu

@@ -52,6 +52,8 @@ RocResult roc(const float* scores, const uint8_t* labels, int64_t n,
               const double* fpr_targets, int64_t n_targets, double* tpr_at, double* curve_fpr,
               double* curve_tpr, double* curve_threshold);
 
+double copy_bandwidth(int64_t bytes, int repeats);
+
 // Device probe for capabilities(); never throws.
 CudaInfo info();
 

@@ -1,0 +1,39 @@
+// The onnx-audit command line: a thin layer that parses arguments, calls the packages and prints.
+import { createRequire } from 'node:module';
+
+import { Command, CommanderError } from 'commander';
+
+import { doctorCommand } from './commands/doctor.js';
+import { EXIT_USAGE, report } from './errors.js';
+
+const require = createRequire(import.meta.url);
+export const VERSION = (require('../package.json') as { version: string }).version;
+
+export function buildProgram(): Command {
+  const program = new Command('onnx-audit')
+    .description('Audit ONNX classifiers for calibration, adversarial robustness and membership leakage')
+    .version(VERSION)
+    .option('--verbose', 'print full errors with stack traces')
+    .showHelpAfterError('(run onnx-audit --help for usage)')
+    .exitOverride();
+  for (const command of [doctorCommand()]) {
+    // addCommand does not pass on exitOverride and the help-after-error text; copy them.
+    program.addCommand(command.copyInheritedSettings(program));
+  }
+  return program;
+}
+
+/** Runs the CLI on argv and returns the exit code. */
+export async function run(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has printed its own message (or the help/version text).
+      return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    return report(error, program.opts<{ verbose?: boolean }>().verbose ?? argv.includes('--verbose'));
+  }
+}

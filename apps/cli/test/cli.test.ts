@@ -1,0 +1,52 @@
+// The CLI as a user runs it: a child process, exit codes, stdout and stderr.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+import { describe, expect, it } from 'vitest';
+
+import { capabilities } from '@onnx-audit/native';
+import { runtimeInfo } from '@onnx-audit/onnx';
+
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--conditions=@onnx-audit/source', '--import', 'tsx', main, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('onnx-audit doctor', () => {
+  it('reports the native addon and ONNX Runtime as the libraries do', () => {
+    const r = cli('doctor', '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.native).toEqual(capabilities());
+    expect(report.onnxRuntime).toEqual(runtimeInfo());
+    expect(report.node).toBe(process.version);
+  });
+
+  it('prints a readable summary with the CUDA state and the reason when absent', () => {
+    const r = cli('doctor');
+    expect(r.code).toBe(0);
+    const caps = capabilities();
+    expect(r.stdout).toContain(`native kernels: ${caps.version}`);
+    expect(r.stdout).toContain(caps.cuda ? `cuda: yes, ${caps.device}` : `cuda: no (`);
+    expect(r.stdout).toMatch(/onnx runtime: 1\.29\.0/);
+    expect(r.stdout).toMatch(/^ {2}cpu: bundled$/m);
+  });
+});
+
+describe('usage errors', () => {
+  it('exits 2 with one line of help for an unknown command or option', () => {
+    const r = cli('frobnicate');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown command 'frobnicate'/);
+    expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
+    expect(cli('doctor', '--jsn').code).toBe(2);
+  });
+
+  it('exits 0 for --help and --version', () => {
+    expect(cli('--help').stdout).toMatch(/doctor/);
+    expect(cli('--version').stdout.trim()).toBe('0.1.0');
+  });
+});
