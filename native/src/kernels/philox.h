@@ -47,6 +47,29 @@ constexpr uint32_t kNormalStream = 1;
 // 24 random bits scaled to [0, 1): exact in float32.
 OA_HD float to_unit(uint32_t word) { return static_cast<float>(word >> 8) * 5.9604644775390625e-8f; }
 
+// The four uniforms of one block: elements 4b .. 4b + 3 of the uniform stream.
+OA_HD void uniform4(uint64_t seed, uint64_t block, float* out) {
+  const Block b = generate(seed, block, kUniformStream);
+  for (int w = 0; w < 4; ++w) out[w] = to_unit(b.w[w]);
+}
+
+// Box-Muller on words (w0, w1): returns the cosine branch in c and the sine branch in s.
+OA_HD void box_muller(uint32_t w0, uint32_t w1, float& c, float& s) {
+  const double u1 = (static_cast<double>(w0 >> 8) + 1.0) * 5.9604644775390625e-8;
+  const double u2 = static_cast<double>(w1 >> 8) * 5.9604644775390625e-8;
+  const double r = sqrt(-2.0 * log(u1));
+  const double angle = 6.283185307179586 * u2;
+  c = static_cast<float>(r * cos(angle));
+  s = static_cast<float>(r * sin(angle));
+}
+
+// The four normals of one block: elements 4b .. 4b + 3 of the normal stream.
+OA_HD void normal4(uint64_t seed, uint64_t block, float* out) {
+  const Block b = generate(seed, block, kNormalStream);
+  box_muller(b.w[0], b.w[1], out[0], out[1]);
+  box_muller(b.w[2], b.w[3], out[2], out[3]);
+}
+
 // Element j of the uniform stream.
 OA_HD float uniform(uint64_t seed, uint64_t j) {
   const Block b = generate(seed, j >> 2, kUniformStream);
@@ -57,11 +80,9 @@ OA_HD float uniform(uint64_t seed, uint64_t j) {
 OA_HD float normal(uint64_t seed, uint64_t j) {
   const Block b = generate(seed, j >> 2, kNormalStream);
   const unsigned pair = static_cast<unsigned>(j & 2);
-  const double u1 = (static_cast<double>(b.w[pair] >> 8) + 1.0) * 5.9604644775390625e-8;
-  const double u2 = static_cast<double>(b.w[pair + 1] >> 8) * 5.9604644775390625e-8;
-  const double r = sqrt(-2.0 * log(u1));
-  const double angle = 6.283185307179586 * u2;
-  return static_cast<float>((j & 1) ? r * sin(angle) : r * cos(angle));
+  float c, s;
+  box_muller(b.w[pair], b.w[pair + 1], c, s);
+  return (j & 1) ? s : c;
 }
 
 }  // namespace oa::philox

@@ -6,6 +6,7 @@
 
 #include "cpu.h"
 #include "parallel.h"
+#include "simd.h"
 
 namespace oa::cpu {
 
@@ -14,6 +15,13 @@ namespace {
 int64_t rows_per_thread(int64_t d) { return std::max<int64_t>(1, 65536 / std::max<int64_t>(d, 1)); }
 
 inline float sign(float v) { return static_cast<float>((v > 0) - (v < 0)); }
+
+// std::clamp's result for ordered values, as plain selects that vectorise (std::clamp returns a
+// reference, which GCC leaves as a branch).
+template <typename T>
+inline T clip(T x, T lo, T hi) {
+  return x < lo ? lo : (hi < x ? hi : x);
+}
 
 void l1_topk_row(const float* x, const float* g, int64_t d, float alpha, int64_t k, float* o,
                  std::vector<int64_t>& idx) {
@@ -42,29 +50,47 @@ struct Pass {
   double root;  // λ solving the piecewise form of this pass, NaN when it has none
 };
 
-Pass evaluate(Norm norm, const float* v, const float* x0, int64_t d, float lo, float hi,
-              double lambda, double target) {
-  double f = 0, free_sum = 0, clipped = 0;  // free_sum: Σ t² (L2) or Σ |t| (L1) over unclipped
-  int64_t free_count = 0;
+// Branch-free so that the loops vectorise; the per-coordinate class (clipped or free) becomes a
+// select.
+OA_SIMD_CLONES Pass evaluate_l2(const float* v, const float* x0, int64_t d, float lo, float hi,
+                                double lambda, double target) {
+  const double inv = 1.0 / (1.0 + lambda);
+  double free_sum = 0, clipped = 0;  // Σ t² over free coordinates, Σ room² over clipped ones
+#pragma omp simd reduction(+ : free_sum, clipped)
   for (int64_t j = 0; j < d; ++j) {
     const double t = double(v[j]) - x0[j];
     const double room = t > 0 ? double(hi) - x0[j] : x0[j] - double(lo);
-    const double a = std::fabs(t);
-    if (norm == Norm::L2) {
-      const double s = a / (1 + lambda);
-      if (s >= room) clipped += room * room, f += room * room;
-      else free_sum += a * a, f += s * s;
-    } else {
-      const double s = a - lambda;
-      if (s <= 0) continue;
-      if (s >= room) clipped += room, f += room;
-      else free_sum += a, f += s, ++free_count;
-    }
+    const bool clip = std::fabs(t) * inv >= room;
+    clipped += clip ? room * room : 0.0;
+    free_sum += clip ? 0.0 : t * t;
   }
-  double root = std::numeric_limits<double>::quiet_NaN();
-  if (norm == Norm::L2 && target > clipped && free_sum > 0) root = std::sqrt(free_sum / (target - clipped)) - 1;
-  if (norm == Norm::L1 && free_count > 0) root = (free_sum + clipped - target) / free_count;
-  return {f, root};
+  const double root = target > clipped && free_sum > 0 ? std::sqrt(free_sum / (target - clipped)) - 1
+                                                        : std::numeric_limits<double>::quiet_NaN();
+  return {free_sum * inv * inv + clipped, root};
+}
+
+OA_SIMD_CLONES Pass evaluate_l1(const float* v, const float* x0, int64_t d, float lo, float hi,
+                                double lambda, double target) {
+  double free_sum = 0, free_count = 0, clipped = 0;  // Σ |t| and count over free, Σ room over clipped
+#pragma omp simd reduction(+ : free_sum, free_count, clipped)
+  for (int64_t j = 0; j < d; ++j) {
+    const double t = double(v[j]) - x0[j];
+    const double room = t > 0 ? double(hi) - x0[j] : x0[j] - double(lo);
+    const double s = std::fabs(t) - lambda;
+    const bool clip = s > 0 && s >= room, free = s > 0 && s < room;
+    clipped += clip ? room : 0.0;
+    free_sum += free ? std::fabs(t) : 0.0;
+    free_count += free ? 1.0 : 0.0;
+  }
+  const double root = free_count > 0 ? (free_sum + clipped - target) / free_count
+                                     : std::numeric_limits<double>::quiet_NaN();
+  return {free_sum - free_count * lambda + clipped, root};
+}
+
+Pass evaluate(Norm norm, const float* v, const float* x0, int64_t d, float lo, float hi,
+              double lambda, double target) {
+  return norm == Norm::L2 ? evaluate_l2(v, x0, d, lo, hi, lambda, target)
+                          : evaluate_l1(v, x0, d, lo, hi, lambda, target);
 }
 
 // λ >= 0 with f(λ) = target (eps² for L2, eps for L1), or 0 when v is already inside.
@@ -94,11 +120,48 @@ double find_lambda(Norm norm, const float* v, const float* x0, int64_t d, float 
   return bracket_hi;
 }
 
-// z(λ) for one coordinate of t = v - x0 (before the box clip).
-inline double shrunk(Norm norm, double t, double lambda) {
-  if (norm == Norm::L2) return t / (1 + lambda);
-  const double a = std::fabs(t) - lambda;
-  return a > 0 ? std::copysign(a, t) : 0.0;
+OA_SIMD_CLONES void project_linf_row(const float* v, const float* x0, int64_t d, float eps, float lo,
+                                     float hi, float* out) {
+#pragma omp simd
+  for (int64_t j = 0; j < d; ++j) out[j] = clip(clip(v[j], x0[j] - eps, x0[j] + eps), lo, hi);
+}
+
+// out = clip(x0 + shrink_λ(v - x0), lo, hi); λ = ∞ (eps = 0) gives x0.
+OA_SIMD_CLONES void write_projection(Norm norm, const float* v, const float* x0, int64_t d,
+                                     double lambda, float lo, float hi, float* out) {
+  if (norm == Norm::L2) {
+    const double scale = 1.0 / (1.0 + lambda);
+#pragma omp simd
+    for (int64_t j = 0; j < d; ++j) {
+      const double z = x0[j] + (double(v[j]) - x0[j]) * scale;
+      out[j] = clip(static_cast<float>(z), lo, hi);  // rounding commutes with a float clip
+    }
+    return;
+  }
+#pragma omp simd
+  for (int64_t j = 0; j < d; ++j) {
+    const double t = double(v[j]) - x0[j];
+    const double a = std::fabs(t) - lambda;
+    const double z = x0[j] + (a > 0 ? (t < 0 ? -a : a) : 0.0);
+    out[j] = clip(static_cast<float>(z), lo, hi);  // rounding commutes with a float clip
+  }
+}
+struct Norms {
+  double l0, l1, l2_squared, linf;
+};
+
+OA_SIMD_CLONES Norms row_norms(const float* r, int64_t d) {
+  double l0 = 0, l1 = 0, l2 = 0;
+  float linf = 0;  // a max is exact in float
+#pragma omp simd reduction(+ : l0, l1, l2) reduction(max : linf)
+  for (int64_t j = 0; j < d; ++j) {
+    const float a = std::fabs(r[j]);
+    l0 += a != 0 ? 1.0 : 0.0;
+    l1 += a;
+    l2 += double(a) * a;
+    linf = std::max(linf, a);
+  }
+  return {l0, l1, l2, linf};
 }
 }  // namespace
 
@@ -132,13 +195,10 @@ void project(int threads, Norm norm, const float* v, const float* x0, int64_t n,
       const float* ci = x0 + i * d;
       float* oi = out + i * d;
       if (norm == Norm::Linf) {
-        for (int64_t j = 0; j < d; ++j)
-          oi[j] = std::clamp(std::clamp(vi[j], ci[j] - eps[i], ci[j] + eps[i]), lo, hi);
-        continue;
+        project_linf_row(vi, ci, d, eps[i], lo, hi, oi);
+      } else {
+        write_projection(norm, vi, ci, d, find_lambda(norm, vi, ci, d, eps[i], lo, hi), lo, hi, oi);
       }
-      const double lambda = find_lambda(norm, vi, ci, d, eps[i], lo, hi);
-      for (int64_t j = 0; j < d; ++j)
-        oi[j] = static_cast<float>(std::clamp(ci[j] + shrunk(norm, double(vi[j]) - ci[j], lambda), double(lo), double(hi)));
     }
   });
 }
@@ -147,12 +207,8 @@ void perturbation_norms(int threads, const float* delta, int64_t n, int64_t d, d
   parallel_for(threads, n, rows_per_thread(d), [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const float* r = delta + i * d;
-      double l0 = 0, l1 = 0, l2 = 0, linf = 0;
-      for (int64_t j = 0; j < d; ++j) {
-        const double a = std::fabs(double(r[j]));
-        l0 += a != 0, l1 += a, l2 += a * a, linf = std::max(linf, a);
-      }
-      out[0 * n + i] = l0, out[1 * n + i] = l1, out[2 * n + i] = std::sqrt(l2), out[3 * n + i] = linf;
+      const Norms s = row_norms(r, d);
+      out[0 * n + i] = s.l0, out[1 * n + i] = s.l1, out[2 * n + i] = std::sqrt(s.l2_squared), out[3 * n + i] = s.linf;
     }
   });
 }

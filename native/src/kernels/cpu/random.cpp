@@ -10,14 +10,26 @@ namespace oa::cpu {
 namespace {
 constexpr int64_t kPerThread = 1 << 16;
 
-// Writes the unit vector along normals (seed, offset + i*d + j) into o; returns nothing when the
-// draw is all zeros (probability 0), leaving zeros.
-void unit_row(uint64_t seed, uint64_t first, int64_t d, float* o) {
-  double sq = 0;
-  for (int64_t j = 0; j < d; ++j) {
-    o[j] = philox::normal(seed, first + j);
-    sq += double(o[j]) * o[j];
+// Writes stream elements [first, first + count) to out, one Philox block (four numbers) at a time
+// rather than one block per number.
+void fill_stream(Distribution dist, uint64_t seed, uint64_t first, int64_t count, float* out) {
+  float block[4];
+  int64_t i = 0;
+  while (i < count) {
+    const uint64_t j = first + i;
+    (dist == Distribution::Uniform ? philox::uniform4 : philox::normal4)(seed, j >> 2, block);
+    const int64_t lane = static_cast<int64_t>(j & 3), take = std::min<int64_t>(4 - lane, count - i);
+    for (int64_t w = 0; w < take; ++w) out[i + w] = block[lane + w];
+    i += take;
   }
+}
+
+// Writes the unit vector along normals (seed, offset + i*d + j) into o; zeros when the draw is all
+// zeros (probability about 2^-24 per coordinate, so only for tiny d).
+void unit_row(uint64_t seed, uint64_t first, int64_t d, float* o) {
+  fill_stream(Distribution::Normal, seed, first, d, o);
+  double sq = 0;
+  for (int64_t j = 0; j < d; ++j) sq += double(o[j]) * o[j];
   const double inv = sq > 0 ? 1.0 / std::sqrt(sq) : 0.0;
   for (int64_t j = 0; j < d; ++j) o[j] = static_cast<float>(o[j] * inv);
 }
@@ -26,21 +38,16 @@ void unit_row(uint64_t seed, uint64_t first, int64_t d, float* o) {
 void random_fill(int threads, Distribution dist, uint64_t seed, uint64_t offset, int64_t count,
                  float* out) {
   parallel_for(threads, count, kPerThread, [&](int64_t begin, int64_t end) {
-    if (dist == Distribution::Uniform) {
-      for (int64_t i = begin; i < end; ++i) out[i] = philox::uniform(seed, offset + i);
-    } else {
-      for (int64_t i = begin; i < end; ++i) out[i] = philox::normal(seed, offset + i);
-    }
+    fill_stream(dist, seed, offset + begin, end - begin, out + begin);
   });
 }
 
 void random_linf_ball(int threads, const float* x0, int64_t n, int64_t d, const float* eps,
                       float lo, float hi, uint64_t seed, uint64_t offset, float* out) {
   parallel_for(threads, n * d, kPerThread, [&](int64_t begin, int64_t end) {
-    for (int64_t e = begin; e < end; ++e) {
-      const float u = philox::uniform(seed, offset + e);
-      out[e] = std::clamp(x0[e] + eps[e / d] * (2.0f * u - 1.0f), lo, hi);
-    }
+    fill_stream(Distribution::Uniform, seed, offset + begin, end - begin, out + begin);
+    for (int64_t e = begin; e < end; ++e)
+      out[e] = std::clamp(x0[e] + eps[e / d] * (2.0f * out[e] - 1.0f), lo, hi);
   });
 }
 
