@@ -11,6 +11,9 @@ export default defineConfig({
   test: {
     include: ['{native,packages,apps,tools}/*/test/**/*.test.ts', 'native/test/**/*.test.ts'],
     testTimeout: 60_000,
+    // The JSON report is what .ci/run counts from.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results.json' },
     pool: 'forks',
   },
 });
