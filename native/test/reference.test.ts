@@ -25,16 +25,7 @@ import {
 } from '../lib/reference/index.js';
 
 // Deterministic test data that does not depend on the Philox code under test.
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './inputs.js';
 
 const sum = (a: ArrayLike<number>): number => Array.from(a).reduce((s, v) => s + v, 0);
 const l2 = (a: ArrayLike<number>): number => Math.sqrt(sum(Array.from(a, (v) => v * v)));
@@ -43,7 +34,7 @@ const sub = (a: ArrayLike<number>, b: ArrayLike<number>): number[] => Array.from
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => sum(Array.from(a, (v, i) => v * b[i]));
 
 describe('softmax', () => {
-  const rand = mulberry32(1);
+  const rand = rng(1);
   const k = 7;
   const logits = Float32Array.from({ length: 5 * k }, () => (rand() - 0.5) * 20);
 
@@ -130,7 +121,7 @@ describe('membershipMetrics', () => {
 });
 
 describe('nllTemperature', () => {
-  const rand = mulberry32(2);
+  const rand = rng(2);
   const n = 20;
   const k = 5;
   const logits = Array.from({ length: n * k }, () => (rand() - 0.5) * 8);
@@ -294,7 +285,7 @@ describe('project', () => {
 
   for (const norm of norms) {
     it(`${norm}: feasible, and no feasible point is closer to v (random small cases)`, () => {
-      const rand = mulberry32(3);
+      const rand = rng(3);
       for (let d = 2; d <= 5; d++) {
         for (let trial = 0; trial < 12; trial++) {
           const [lo, hi] = [-1, 1];
@@ -358,7 +349,7 @@ describe('philox', () => {
       }
       return c.map(Number);
     };
-    const rand = mulberry32(4);
+    const rand = rng(4);
     const u32 = () => Math.floor(rand() * 2 ** 32);
     for (let t = 0; t < 200; t++) {
       const ctr = [u32(), u32(), u32(), u32()];
@@ -549,7 +540,7 @@ describe('roc', () => {
   });
 
   it('trapezoid AUC equals the pairwise Mann-Whitney count on tied random data', () => {
-    const rand = mulberry32(5);
+    const rand = rng(5);
     for (let trial = 0; trial < 5; trial++) {
       const n = 300;
       const labels = Array.from({ length: n }, () => (rand() < 0.4 ? 1 : 0));

@@ -104,6 +104,12 @@ Buffer<float> Args::per_sample(size_t i, int64_t n) const {
   return b;
 }
 
+int64_t Args::rows(size_t i, int64_t length, int64_t width, const char* what) const {
+  if (length % width != 0)
+    range_error(i, "has length " + std::to_string(length) + ", not a multiple of " + what + " = " + std::to_string(width));
+  return length / width;
+}
+
 void Args::expect_length(size_t i, int64_t length, int64_t expected, const char* meaning) const {
   if (length != expected)
     range_error(i, "has length " + std::to_string(length) + ", expected " +

@@ -46,6 +46,9 @@ class Args {
 
   // A per-sample parameter: a Float32Array of length n, each finite and >= 0.
   Buffer<float> per_sample(size_t i, int64_t n) const;
+  // The number of rows of a flat [rows, width] buffer given as argument i; width must divide its
+  // length (`what` names the width in the message, e.g. "k" or "d").
+  int64_t rows(size_t i, int64_t length, int64_t width, const char* what) const;
   // Checks length == expected for argument i.
   void expect_length(size_t i, int64_t length, int64_t expected, const char* meaning) const;
   // Labels in [0, k).

@@ -9,12 +9,6 @@
 namespace oa::addon {
 
 namespace {
-int64_t samples(const Args& a, size_t i, int64_t length, int64_t d) {
-  if (length % d != 0)
-    a.range_error(i, "has length " + std::to_string(length) + ", not a multiple of d = " + std::to_string(d));
-  return length / d;
-}
-
 struct Box {
   float lo, hi;
 };
@@ -34,7 +28,7 @@ Napi::Value attackStep(const Napi::CallbackInfo& info, const Settings& s) {
   auto x = a.float32(2);
   auto g = a.float32(3);
   const int64_t d = a.integer(4, 1, INT64_MAX >> 8);
-  const int64_t n = samples(a, 2, x.length, d);
+  const int64_t n = a.rows(2, x.length, d, "d");
   auto alpha = a.per_sample(5, n);
   const int64_t l1k = kind == StepKind::L1TopK ? a.integer(6, 1, d) : 0;
   auto out = a.float32(7);
@@ -53,7 +47,7 @@ Napi::Value project(const Napi::CallbackInfo& info, const Settings& s) {
   auto v = a.float32(2);
   auto x0 = a.float32(3);
   const int64_t d = a.integer(4, 1, INT64_MAX >> 8);
-  const int64_t n = samples(a, 2, v.length, d);
+  const int64_t n = a.rows(2, v.length, d, "d");
   auto eps = a.per_sample(5, n);
   const Box b = box(a, 6);
   auto out = a.float32(8);
@@ -75,7 +69,7 @@ Napi::Value perturbationNorms(const Napi::CallbackInfo& info, const Settings& s)
   const Exec ex{a.device(0), s.threads};
   auto delta = a.float32(1);
   const int64_t d = a.integer(2, 1, INT64_MAX >> 8);
-  const int64_t n = samples(a, 1, delta.length, d);
+  const int64_t n = a.rows(1, delta.length, d, "d");
   auto out = a.float64(3);
   a.expect_length(3, out.length, 4 * n, "L0, L1, L2, L∞ per sample");
   return run(a.env(), {delta.owner, out.owner}, 4 * delta.length,
@@ -90,7 +84,7 @@ Napi::Value gradientEstimate(const Napi::CallbackInfo& info, const Settings& s) 
   const int64_t q = a.integer(4, 1, INT32_MAX);
   const float sigma = static_cast<float>(a.positive(5));
   auto out = a.float32(6);
-  const int64_t b = samples(a, 1, fp.length, q);
+  const int64_t b = a.rows(1, fp.length, q, "queries");
   a.expect_length(2, fm.length, fp.length, "same as fPlus");
   const int64_t d = b > 0 ? out.length / b : 0;
   if (b > 0 && (out.length % b != 0 || d == 0))
@@ -118,7 +112,7 @@ Napi::Value randomBall(const Napi::CallbackInfo& info, const Settings& s) {
   const bool linf = a.one_of(1, {"linf", "l2"}) == "linf";
   auto x0 = a.float32(2);
   const int64_t d = a.integer(3, 1, INT64_MAX >> 8);
-  const int64_t n = samples(a, 2, x0.length, d);
+  const int64_t n = a.rows(2, x0.length, d, "d");
   auto eps = a.per_sample(4, n);
   const Box b = box(a, 5);
   const uint64_t seed = a.uint64(7), offset = a.uint64(8);
@@ -136,7 +130,7 @@ Napi::Value unitDirections(const Napi::CallbackInfo& info, const Settings& s) {
   const int64_t d = a.integer(1, 1, INT64_MAX >> 8);
   const uint64_t seed = a.uint64(2), offset = a.uint64(3);
   auto out = a.float32(4);
-  const int64_t n = samples(a, 4, out.length, d);
+  const int64_t n = a.rows(4, out.length, d, "d");
   return run(a.env(), {out.owner}, 4 * out.length,
              [=] { oa::unit_directions(ex, n, d, seed, offset, out.data); }, nothing);
 }

@@ -8,15 +8,6 @@
 
 namespace oa::addon {
 
-namespace {
-// n for a [n, k] logits buffer; k must divide its length.
-int64_t rows(const Args& a, size_t i, int64_t length, int64_t k) {
-  if (length % k != 0)
-    a.range_error(i, "has length " + std::to_string(length) + ", not a multiple of k = " + std::to_string(k));
-  return length / k;
-}
-}  // namespace
-
 // softmax(device, logits, k, temperature, log, out)
 Napi::Value softmax(const Napi::CallbackInfo& info, const Settings& s) {
   Args a(info, "softmax");
@@ -26,7 +17,7 @@ Napi::Value softmax(const Napi::CallbackInfo& info, const Settings& s) {
   const float t = static_cast<float>(a.positive(3));
   const bool log = a.boolean(4);
   auto out = a.float32(5);
-  const int64_t n = rows(a, 1, logits.length, k);
+  const int64_t n = a.rows(1, logits.length, k, "k");
   a.expect_length(5, out.length, logits.length, "same as logits");
   return run(a.env(), {logits.owner, out.owner}, 8 * logits.length,
              [=] { oa::softmax(ex, logits.data, n, k, t, log, out.data); }, nothing);
@@ -40,7 +31,7 @@ Napi::Value membershipMetrics(const Napi::CallbackInfo& info, const Settings& s)
   auto labels = a.int32(2);
   const int64_t k = a.integer(3, 2, INT32_MAX);
   auto out = a.float64(4);
-  const int64_t n = rows(a, 1, logits.length, k);
+  const int64_t n = a.rows(1, logits.length, k, "k");
   a.expect_length(2, labels.length, n, "one label per row of logits");
   a.check_labels(2, labels, k);
   a.expect_length(4, out.length, kMetricCount * n, "7 metrics per sample");
@@ -56,7 +47,7 @@ Napi::Value nllTemperature(const Napi::CallbackInfo& info, const Settings& s) {
   auto labels = a.int32(2);
   const int64_t k = a.integer(3, 1, INT32_MAX);
   const double t = a.positive(4);
-  const int64_t n = rows(a, 1, logits.length, k);
+  const int64_t n = a.rows(1, logits.length, k, "k");
   if (n == 0) a.range_error(1, "is empty: the NLL of no samples is undefined");
   a.expect_length(2, labels.length, n, "one label per row of logits");
   a.check_labels(2, labels, k);
