@@ -1,0 +1,3 @@
+import type { GradientRule } from '../rule.js';
+
+export const convRules: Record<string, GradientRule> = {};

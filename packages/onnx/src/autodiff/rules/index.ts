@@ -1,0 +1,22 @@
+// Every op the gradient builder differentiates, by ai.onnx op type. Keep in step with
+// GRADIENT_OPS (model/gradient-ops.ts), which inspection reports against.
+import type { GradientRule } from '../rule.js';
+import { convRules } from './conv.js';
+import { elementwiseRules } from './elementwise.js';
+import { linearRules } from './linear.js';
+import { normRules } from './norm.js';
+import { poolRules } from './pool.js';
+import { reduceRules } from './reduce.js';
+import { shapeRules } from './shape.js';
+import { softmaxRules } from './softmax.js';
+
+export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
+  ...elementwiseRules,
+  ...linearRules,
+  ...convRules,
+  ...poolRules,
+  ...normRules,
+  ...softmaxRules,
+  ...reduceRules,
+  ...shapeRules,
+};

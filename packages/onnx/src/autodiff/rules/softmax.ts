@@ -1,0 +1,3 @@
+import type { GradientRule } from '../rule.js';
+
+export const softmaxRules: Record<string, GradientRule> = {};

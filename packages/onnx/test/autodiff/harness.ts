@@ -1,0 +1,122 @@
+// Finite-difference checks of gradient graphs. A model's output Y is reduced by a fixed random
+// cotangent R to L = ⟨R, Y⟩ (the 'dot' head), so the gradient graph returns the vector-Jacobian
+// product Rᵀ·J for each value differentiated. For a random direction V, the central difference
+// (L(x + εV) − L(x − εV)) / 2ε, from forward runs summed in float64, must match ⟨gradient, V⟩.
+import { create, toBinary } from '@bufbuild/protobuf';
+import { type ModelProto, ModelProtoSchema, NodeProtoSchema, TensorProto_DataType, TensorProtoSchema, ValueInfoProtoSchema } from 'onnx-buf';
+import * as ort from 'onnxruntime-node';
+
+import { buildGradientModel } from '../../src/autodiff/gradient.js';
+import { type AttrValue, attribute } from '../../src/autodiff/graph.js';
+
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const size = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
+
+export function randomTensor(dims: number[], seed: number, lo = -1, hi = 1): ort.Tensor {
+  const r = rng(seed);
+  return new ort.Tensor('float32', Float32Array.from({ length: size(dims) }, () => lo + (hi - lo) * r()), dims);
+}
+
+export interface NodeSpec {
+  op: string;
+  inputs: string[];
+  outputs: string[];
+  attrs?: Record<string, AttrValue>;
+}
+
+export interface ModelSpec {
+  /** Float graph inputs (perturbed by the finite differences). */
+  inputs: Record<string, number[]>;
+  /** Constant initializers: int64 (shapes, axes, indices) or float (weights not differentiated). */
+  int64?: Record<string, { dims: number[]; values: number[] }>;
+  floats?: Record<string, { dims: number[]; values: number[] }>;
+  nodes: NodeSpec[];
+  output: string;
+  opset?: number;
+}
+
+export function buildModel(spec: ModelSpec): ModelProto {
+  return create(ModelProtoSchema, {
+    irVersion: 8n,
+    opsetImport: [{ domain: '', version: BigInt(spec.opset ?? 17) }],
+    graph: {
+      name: 'test',
+      input: Object.entries(spec.inputs).map(([name, dims]) => create(ValueInfoProtoSchema, {
+        name,
+        type: { value: { case: 'tensorType', value: { elemType: TensorProto_DataType.FLOAT, shape: { dim: dims.map((d) => ({ value: { case: 'dimValue' as const, value: BigInt(d) } })) } } } },
+      })),
+      initializer: [
+        ...Object.entries(spec.int64 ?? {}).map(([name, t]) => create(TensorProtoSchema, { name, dataType: TensorProto_DataType.INT64, dims: t.dims.map(BigInt), int64Data: t.values.map(BigInt) })),
+        ...Object.entries(spec.floats ?? {}).map(([name, t]) => create(TensorProtoSchema, { name, dataType: TensorProto_DataType.FLOAT, dims: t.dims.map(BigInt), floatData: t.values })),
+      ],
+      node: spec.nodes.map((n, i) => create(NodeProtoSchema, {
+        opType: n.op, name: `${n.op}_${i}`, input: n.inputs, output: n.outputs,
+        attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attribute(k, v)),
+      })),
+      output: [create(ValueInfoProtoSchema, { name: spec.output })],
+    },
+  });
+}
+
+export interface CheckOptions {
+  /** Inputs to differentiate (default: every float input). */
+  wrt?: string[];
+  /** Finite-difference step (default 1e-2; smaller near kinks such as MaxPool). */
+  eps?: number;
+  seed?: number;
+  /** Custom input values (default: uniform in [-1, 1]). */
+  feeds?: Record<string, ort.Tensor>;
+}
+
+export interface CheckResult {
+  analytic: number;
+  numeric: number;
+  relativeError: number;
+}
+
+/** ⟨gradient, V⟩ against the central difference along V, for each input in wrt. */
+export async function checkGradients(spec: ModelSpec, options: CheckOptions = {}): Promise<Record<string, CheckResult>> {
+  const seed = options.seed ?? 1;
+  const model = buildModel(spec);
+  const feeds: Record<string, ort.Tensor> = { ...options.feeds };
+  Object.entries(spec.inputs).forEach(([name, dims], i) => { feeds[name] ??= randomTensor(dims, seed * 100 + i); });
+  const wrt = options.wrt ?? Object.keys(spec.inputs);
+  const forward = await ort.InferenceSession.create(toBinary(ModelProtoSchema, model));
+  const y0 = (await forward.run(feeds))[spec.output];
+  const cotangent = randomTensor([...y0.dims], seed + 7);
+  const built = await buildGradientModel(model, { wrt, head: { kind: 'dot' }, feeds, logits: spec.output });
+  const gradSession = await ort.InferenceSession.create(toBinary(ModelProtoSchema, built.model));
+  const outputs = await gradSession.run({ ...feeds, [built.cotangent!]: cotangent });
+  const loss = async (name: string, direction: Float32Array, step: number) => {
+    const base = feeds[name].data as Float32Array;
+    const moved = new ort.Tensor('float32', base.map((v, i) => v + step * direction[i]), feeds[name].dims);
+    const y = (await forward.run({ ...feeds, [name]: moved }))[spec.output].data as Float32Array;
+    const r = cotangent.data as Float32Array;
+    let sum = 0;
+    for (let i = 0; i < y.length; i++) sum += r[i] * y[i];
+    return sum;
+  };
+  const eps = options.eps ?? 1e-2;
+  const results: Record<string, CheckResult> = {};
+  for (const [i, name] of wrt.entries()) {
+    const direction = randomTensor([...feeds[name].dims], seed * 31 + i).data as Float32Array;
+    const gradient = outputs[built.gradients[name]].data as Float32Array;
+    let analytic = 0;
+    for (let j = 0; j < direction.length; j++) analytic += gradient[j] * direction[j];
+    const numeric = ((await loss(name, direction, eps)) - (await loss(name, direction, -eps))) / (2 * eps);
+    results[name] = { analytic, numeric, relativeError: Math.abs(analytic - numeric) / Math.max(Math.abs(numeric), Math.abs(analytic), 1e-2) };
+  }
+  await forward.release();
+  await gradSession.release();
+  return results;
+}
