@@ -1,2 +1,20 @@
 export { runtimeBinaryDir, runtimeInfo } from './runtime.js';
 export type { ProviderInfo, RuntimeInfo } from './runtime.js';
+export { ModelError } from './model/errors.js';
+export { allTensors, decodeModel, encodeModel, readModel, resolveExternalData, writeModel } from './model/io.js';
+export type { DecodeOptions } from './model/io.js';
+export { isDefaultDomain, nodeLabel, validateModel } from './model/validate.js';
+export {
+  dataTypeName,
+  elementCount,
+  elementSize,
+  float16ToFloat32,
+  float32ToFloat16,
+  tensorDims,
+  tensorFromArray,
+  tensorToArray,
+} from './model/tensor.js';
+export type { TensorArray } from './model/tensor.js';
+export { formatInspection, inspectModel, opKey } from './model/inspect.js';
+export type { Dim, FinalActivation, InspectionReport, ValueSummary } from './model/inspect.js';
+export { GRADIENT_OPS } from './model/gradient-ops.js';

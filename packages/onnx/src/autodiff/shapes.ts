@@ -6,6 +6,8 @@ import { clone, create, toBinary } from '@bufbuild/protobuf';
 import { type ModelProto, ModelProtoSchema, ValueInfoProtoSchema } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
 
+import { dataTypeName } from '../model/tensor.js';
+
 export interface ValueShape {
   /** ONNX Runtime's tensor type name: 'float32', 'int64', 'bool', ... */
   dtype: string;
@@ -33,18 +35,12 @@ export async function probeShapes(model: ModelProto, feeds: Record<string, ort.T
     for (const [name, tensor] of Object.entries(feeds)) shapes.set(name, { dtype: tensor.type, dims: [...tensor.dims] });
     for (const [name, tensor] of Object.entries(results)) shapes.set(name, { dtype: tensor.type, dims: [...tensor.dims] });
     for (const init of graph.initializer) {
-      if (!shapes.has(init.name)) shapes.set(init.name, { dtype: onnxTypeName(init.dataType), dims: init.dims.map(Number) });
+      if (!shapes.has(init.name)) shapes.set(init.name, { dtype: dataTypeName(init.dataType), dims: init.dims.map(Number) });
     }
     return shapes;
   } finally {
     await session.release();
   }
-}
-
-const TYPE_NAMES: Record<number, string> = { 1: 'float32', 2: 'uint8', 3: 'int8', 5: 'int16', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
-
-export function onnxTypeName(dataType: number): string {
-  return TYPE_NAMES[dataType] ?? `onnx-type-${dataType}`;
 }
 
 /** Element types whose values carry gradients. */

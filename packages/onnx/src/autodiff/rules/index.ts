@@ -1,5 +1,5 @@
-// Every op the gradient builder differentiates, by ai.onnx op type. Keep in step with
-// GRADIENT_OPS (model/gradient-ops.ts), which inspection reports against.
+// Every op the gradient builder differentiates, by ai.onnx op type (GRADIENT_OPS, which
+// inspection reports against, is derived from it).
 import type { GradientRule } from '../rule.js';
 import { convRules } from './conv.js';
 import { elementwiseRules } from './elementwise.js';
