@@ -18,3 +18,6 @@ export type { TensorArray } from './model/tensor.js';
 export { formatInspection, inspectModel, opKey } from './model/inspect.js';
 export type { Dim, FinalActivation, InspectionReport, ValueSummary } from './model/inspect.js';
 export { GRADIENT_OPS } from './model/gradient-ops.js';
+export { buildGradientModel, GradientError } from './autodiff/gradient.js';
+export type { GradientModel, GradientOptions } from './autodiff/gradient.js';
+export type { LossHead } from './autodiff/heads.js';

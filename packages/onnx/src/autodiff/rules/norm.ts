@@ -5,9 +5,9 @@
 // BatchNormalization). Means are ReduceSum times a constant 1/m: the sizes are concrete, and
 // ReduceMean's axes move from attribute to input at opset 18, which ReduceSum did at 13.
 import { unbroadcast } from '../broadcast.js';
+import { constantValues } from '../constants.js';
 import { Attributes } from '../graph.js';
 import type { GradientRule, RuleContext } from '../rule.js';
-import { constantValues } from './reduce.js';
 
 const numel = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);

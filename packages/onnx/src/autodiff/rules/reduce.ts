@@ -2,30 +2,11 @@
 // keepdims form of Y (Y's dims with a 1 at each reduced axis): dY reshaped to it broadcasts back
 // over X in the ops that follow, and no axes value has to exist in the graph. With keepdims=1 that
 // form is Y's own shape, so even axes computed at run time need no reading.
-import { tensorToArray } from '../../model/tensor.js';
-import { Attributes } from '../graph.js';
+import { constantValues } from '../constants.js';
 import type { GradientRule, RuleContext } from '../rule.js';
 
 const numel = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 const sameDims = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
-
-/**
- * The values of a constant integer or bool input: an initializer or a Constant node's output;
- * undefined when the value is computed at run time. (norm.ts reads Dropout's training_mode with it.)
- */
-export function constantValues(c: RuleContext, name: string): number[] | undefined {
-  if (!name) return undefined;
-  const init = c.g.graph.initializer.find((t) => t.name === name);
-  if (init) return Array.from(tensorToArray(init), Number);
-  const producer = c.g.graph.node.find((n) => n.output.includes(name));
-  if (!producer || producer.opType !== 'Constant' || (producer.domain !== '' && producer.domain !== 'ai.onnx')) return undefined;
-  const attrs = new Attributes(producer);
-  const tensor = attrs.tensor('value');
-  if (tensor) return Array.from(tensorToArray(tensor), Number);
-  if (attrs.has('value_int')) return [attrs.int('value_int', 0)];
-  if (attrs.has('value_ints')) return attrs.ints('value_ints', []);
-  return undefined;
-}
 
 /**
  * Every keepdims form consistent with X's and Y's dims when keepdims=0: choose which axes of X

@@ -5,9 +5,9 @@
 import { create } from '@bufbuild/protobuf';
 import { TensorProto_DataType, TensorProtoSchema } from 'onnx-buf';
 
-import { elementSize, tensorToArray } from '../../model/tensor.js';
+import { elementSize } from '../../model/tensor.js';
 import { unbroadcast } from '../broadcast.js';
-import { Attributes } from '../graph.js';
+import { constantValues } from '../constants.js';
 import type { GradientRule, RuleContext } from '../rule.js';
 
 const numel = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
@@ -19,25 +19,6 @@ function normalizeAxis(c: RuleContext, axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
   if (a < 0 || a >= rank) throw c.unsupported(`axis ${axis} for rank ${rank}`);
   return a;
-}
-
-/**
- * The integer values of a constant input: an initializer or a Constant node's output. Initializers
- * also listed as graph inputs (old exporters' keep_initializers_as_inputs) count as constants:
- * nobody feeds them, and the concrete shapes were probed with their stored values.
- */
-function constantInts(c: RuleContext, name: string): number[] | undefined {
-  if (!name) return undefined;
-  const init = c.g.graph.initializer.find((t) => t.name === name);
-  if (init) return Array.from(tensorToArray(init), Number);
-  const producer = c.g.graph.node.find((n) => n.output.includes(name));
-  if (!producer || producer.opType !== 'Constant' || (producer.domain !== '' && producer.domain !== 'ai.onnx')) return undefined;
-  const attrs = new Attributes(producer);
-  const tensor = attrs.tensor('value');
-  if (tensor) return Array.from(tensorToArray(tensor), Number);
-  if (attrs.has('value_int')) return [attrs.int('value_int', 0)];
-  if (attrs.has('value_ints')) return attrs.ints('value_ints', []);
-  return undefined;
 }
 
 /** Zeros of the given dims in the element type of value `like` (raw bytes, so any width works). */
@@ -140,9 +121,9 @@ const reshapeBack: GradientRule = {
 /** Position-by-position source maps of a Slice, from its constant starts/ends/axes/steps. */
 function sliceMaps(c: RuleContext): Array<number[] | undefined> {
   const xDims = c.dims(c.input(0)), rank = xDims.length;
-  const starts = constantInts(c, c.input(1)), ends = constantInts(c, c.input(2));
-  const axes = c.input(3) ? constantInts(c, c.input(3)) : starts && range(starts.length);
-  const steps = c.input(4) ? constantInts(c, c.input(4)) : starts?.map(() => 1);
+  const starts = constantValues(c, c.input(1)), ends = constantValues(c, c.input(2));
+  const axes = c.input(3) ? constantValues(c, c.input(3)) : starts && range(starts.length);
+  const steps = c.input(4) ? constantValues(c, c.input(4)) : starts?.map(() => 1);
   if (!starts || !ends || !axes || !steps) throw c.unsupported('Slice with starts, ends, axes or steps computed in the graph (only constants)');
   const maps: Array<number[] | undefined> = new Array<number[] | undefined>(rank).fill(undefined);
   const yDims = c.dims(c.output(0));
@@ -182,8 +163,8 @@ function pad(c: RuleContext): void {
   const x = c.input(0), xDims = c.dims(x), rank = xDims.length;
   const mode = c.attrs.string('mode', 'constant');
   if (!['constant', 'reflect', 'edge', 'wrap'].includes(mode)) throw c.unsupported(`Pad mode '${mode}'`);
-  const padsIn = constantInts(c, c.input(1));
-  const axesIn = c.input(3) ? constantInts(c, c.input(3)) : range(rank);
+  const padsIn = constantValues(c, c.input(1));
+  const axesIn = c.input(3) ? constantValues(c, c.input(3)) : range(rank);
   if (!padsIn || !axesIn) {
     // Constant padding is undone by padding dY with the negated pads (negative pads crop), which
     // the graph can compute from whatever produced them.
@@ -213,7 +194,7 @@ function gather(c: RuleContext): void {
   const count = numel(c.dims(c.input(1)));
   const flat = [...xDims.slice(0, a), count, ...xDims.slice(a + 1)];
   const grad = reshape(c, dY, c.dims(c.output(0)), flat);
-  const constant = constantInts(c, c.input(1));
+  const constant = constantValues(c, c.input(1));
   if (constant) {
     const maps: Array<number[] | undefined> = new Array<number[] | undefined>(rank).fill(undefined);
     maps[a] = constant.map((i) => (i < 0 ? i + dim : i));
