@@ -5,6 +5,7 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import { type ModelProto, ModelProtoSchema, NodeProtoSchema, TensorProto_DataType, TensorProtoSchema, ValueInfoProtoSchema } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
+import { expect } from 'vitest';
 
 import { buildGradientModel } from '../../src/autodiff/gradient.js';
 import { type AttrValue, attribute } from '../../src/autodiff/graph.js';
@@ -119,4 +120,16 @@ export async function checkGradients(spec: ModelSpec, options: CheckOptions = {}
   await forward.release();
   await gradSession.release();
   return results;
+}
+
+/**
+ * Asserts every relative error is below `tolerance`; GRADIENT_ERRORS=1 prints them, which is how
+ * the figures quoted in each test file were measured.
+ */
+export async function expectGradientsWithin(spec: ModelSpec, options: CheckOptions & { tolerance: number }): Promise<void> {
+  const results = await checkGradients(spec, options);
+  for (const [name, r] of Object.entries(results)) {
+    if (process.env.GRADIENT_ERRORS) console.log(`${spec.nodes.map((n) => n.op).join('+')} opset ${spec.opset ?? 17} ${name}: ${r.relativeError.toExponential(1)}`);
+    expect(r.relativeError, `${name}: analytic ${r.analytic}, numeric ${r.numeric}`).toBeLessThan(options.tolerance);
+  }
 }

@@ -10,18 +10,12 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 
 import { buildGradientModel, GradientError } from '../../src/autodiff/gradient.js';
-import { buildModel, checkGradients, type ModelSpec, type NodeSpec, randomTensor } from './harness.js';
+import { buildModel, checkGradients, type ModelSpec, type NodeSpec, randomTensor, type CheckOptions, expectGradientsWithin } from './harness.js';
 
 const TOLERANCE = 2e-3;
 const EPS = 1e-2;
 
-async function expectGradients(spec: ModelSpec, options: Parameters<typeof checkGradients>[1] = {}): Promise<void> {
-  const results = await checkGradients(spec, { eps: EPS, ...options });
-  for (const [name, r] of Object.entries(results)) {
-    if (process.env.GRADIENT_ERRORS) console.log(`${spec.nodes.map((n) => n.op).join('+')} opset ${spec.opset} ${name}: ${r.relativeError.toExponential(1)}`);
-    expect(r.relativeError, `${name}: analytic ${r.analytic}, numeric ${r.numeric}`).toBeLessThan(TOLERANCE);
-  }
-}
+const expectGradients = (spec: ModelSpec, options: CheckOptions = {}) => expectGradientsWithin(spec, { eps: EPS, tolerance: TOLERANCE, ...options });
 
 describe('BatchNormalization', () => {
   /** x → BatchNormalization(scale, bias, mean, var) → y, every operand a float graph input. */

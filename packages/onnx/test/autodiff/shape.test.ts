@@ -7,17 +7,12 @@
 import { describe, expect, it } from 'vitest';
 
 import { GradientError } from '../../src/autodiff/gradient.js';
-import { checkGradients, type ModelSpec, type NodeSpec } from './harness.js';
+import { checkGradients, type ModelSpec, type NodeSpec, type CheckOptions, expectGradientsWithin } from './harness.js';
 
 const TOLERANCE = 2e-3;
 const EPS = 1e-2;
 
-async function expectGradients(spec: ModelSpec, options: Parameters<typeof checkGradients>[1] = {}): Promise<void> {
-  const results = await checkGradients(spec, { eps: EPS, ...options });
-  for (const [name, r] of Object.entries(results)) {
-    expect(r.relativeError, `${name}: analytic ${r.analytic}, numeric ${r.numeric}`).toBeLessThan(TOLERANCE);
-  }
-}
+const expectGradients = (spec: ModelSpec, options: CheckOptions = {}) => expectGradientsWithin(spec, { eps: EPS, tolerance: TOLERANCE, ...options });
 
 type Int64s = NonNullable<ModelSpec['int64']>;
 

@@ -2,20 +2,14 @@
 // last axis, at opsets 13 (raised to 16 by the builder), 17 and 18.
 // Tolerance: relative 2e-3 at ε = 1e-2. Both ops are smooth, so the O(ε²) truncation stays near
 // 1e-5 on inputs in [−1, 1]; measured errors are 2e-7 to 5e-5. GRADIENT_ERRORS=1 prints each one.
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 
-import { checkGradients, type ModelSpec } from './harness.js';
+import { type ModelSpec, type CheckOptions, expectGradientsWithin } from './harness.js';
 
 const TOLERANCE = 2e-3;
 const EPS = 1e-2;
 
-async function expectGradients(spec: ModelSpec, options: Parameters<typeof checkGradients>[1] = {}): Promise<void> {
-  const results = await checkGradients(spec, { eps: EPS, ...options });
-  for (const [name, r] of Object.entries(results)) {
-    if (process.env.GRADIENT_ERRORS) console.log(`${spec.nodes.map((n) => n.op).join('+')} opset ${spec.opset} ${name}: ${r.relativeError.toExponential(1)}`);
-    expect(r.relativeError, `${name}: analytic ${r.analytic}, numeric ${r.numeric}`).toBeLessThan(TOLERANCE);
-  }
-}
+const expectGradients = (spec: ModelSpec, options: CheckOptions = {}) => expectGradientsWithin(spec, { eps: EPS, tolerance: TOLERANCE, ...options });
 
 const single = (op: string, dims: number[], attrs: Record<string, number>, opset: number): ModelSpec => ({
   inputs: { x: dims }, nodes: [{ op, inputs: ['x'], outputs: ['y'], attrs }], output: 'y', opset,
