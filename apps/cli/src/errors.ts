@@ -1,9 +1,17 @@
 // How the CLI ends when something goes wrong: one line on stderr that says what to do, a
 // non-zero exit code, and the stack only with --verbose.
 
+import { DataError } from '@onnx-audit/data';
+import { GradientError, ModelError } from '@onnx-audit/onnx';
+
 /** An error the user can fix (bad input, missing file); its message is the whole story. */
 export class UserError extends Error {
   override name = 'UserError';
+}
+
+function isUserError(error: Error): boolean {
+  const missingFile = (error as NodeJS.ErrnoException).code === 'ENOENT';
+  return error instanceof UserError || error instanceof ModelError || error instanceof DataError || error instanceof GradientError || missingFile;
 }
 
 export const EXIT_FAILURE = 1;
@@ -16,9 +24,9 @@ export function report(error: unknown, verbose: boolean): number {
     console.error(err.stack ?? err.message);
   } else {
     // The native loader's message lists every attempt on its own line: keep them, they are the fix.
-    const message = err instanceof UserError || !err.message.includes('\n') ? err.message : firstLine;
+    const message = isUserError(err) || !err.message.includes('\n') ? err.message : firstLine;
     console.error(`onnx-audit: ${message}`);
-    if (!(err instanceof UserError)) console.error('(run again with --verbose for the full error)');
+    if (!isUserError(err)) console.error('(run again with --verbose for the full error)');
   }
   return EXIT_FAILURE;
 }

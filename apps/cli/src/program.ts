@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 
 import { doctorCommand } from './commands/doctor.js';
+import { inspectCommand } from './commands/inspect.js';
 import { EXIT_USAGE, report } from './errors.js';
 
 const require = createRequire(import.meta.url);
@@ -16,7 +17,7 @@ export function buildProgram(): Command {
     .option('--verbose', 'print full errors with stack traces')
     .showHelpAfterError('(run onnx-audit --help for usage)')
     .exitOverride();
-  for (const command of [doctorCommand()]) {
+  for (const command of [doctorCommand(), inspectCommand()]) {
     // addCommand does not pass on exitOverride and the help-after-error text; copy them.
     program.addCommand(command.copyInheritedSettings(program));
   }
