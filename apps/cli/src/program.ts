@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 
 import { doctorCommand } from './commands/doctor.js';
+import { gradCommand } from './commands/grad.js';
 import { inspectCommand } from './commands/inspect.js';
 import { EXIT_USAGE, report } from './errors.js';
 
@@ -17,7 +18,7 @@ export function buildProgram(): Command {
     .option('--verbose', 'print full errors with stack traces')
     .showHelpAfterError('(run onnx-audit --help for usage)')
     .exitOverride();
-  for (const command of [doctorCommand(), inspectCommand()]) {
+  for (const command of [doctorCommand(), inspectCommand(), gradCommand()]) {
     // addCommand does not pass on exitOverride and the help-after-error text; copy them.
     program.addCommand(command.copyInheritedSettings(program));
   }

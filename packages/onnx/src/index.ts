@@ -21,3 +21,7 @@ export { GRADIENT_OPS } from './model/gradient-ops.js';
 export { buildGradientModel, GradientError } from './autodiff/gradient.js';
 export type { GradientModel, GradientOptions } from './autodiff/gradient.js';
 export type { LossHead } from './autodiff/heads.js';
+export { createSession, resolveProvider } from './session.js';
+export type { Device, SessionOptions } from './session.js';
+export { dataInput, inputGradients } from './input-gradients.js';
+export type { InputGradientOptions, InputGradients } from './input-gradients.js';
