@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { create } from '@bufbuild/protobuf';
-import { ModelProtoSchema, NodeProtoSchema, TensorProto_DataType, ValueInfoProtoSchema } from 'onnx-buf';
 import { describe, expect, it } from 'vitest';
 
 import { readNpy, writeNpz } from '@onnx-audit/data';
-import { encodeModel, tensorFromArray } from '@onnx-audit/onnx';
+import { encodeModel } from '@onnx-audit/onnx';
+
+import { linearSoftmax } from './linear-model.js';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const cli = (...args: string[]) => spawnSync(process.execPath, ['--conditions=@onnx-audit/source', '--import', 'tsx', main, ...args], { encoding: 'utf8' });
@@ -21,27 +21,6 @@ const W = Float32Array.from({ length: D * K }, (_, i) => Math.sin(i + 1));
 const B = Float32Array.from({ length: K }, (_, i) => 0.1 * i);
 const X = Float32Array.from({ length: N * D }, (_, i) => Math.cos(3 * i));
 const Y = Int32Array.from({ length: N }, (_, i) => i % K);
-
-function model() {
-  const io = (name: string, dims: Array<number | string>) => create(ValueInfoProtoSchema, {
-    name,
-    type: { value: { case: 'tensorType', value: { elemType: TensorProto_DataType.FLOAT, shape: { dim: dims.map((d) => ({ value: typeof d === 'number' ? { case: 'dimValue' as const, value: BigInt(d) } : { case: 'dimParam' as const, value: d } })) } } } },
-  });
-  return create(ModelProtoSchema, {
-    irVersion: 8n,
-    opsetImport: [{ domain: '', version: 17n }],
-    graph: {
-      name: 'linear',
-      input: [io('x', ['N', D])],
-      output: [io('p', ['N', K])],
-      initializer: [tensorFromArray('W', [D, K], W), tensorFromArray('b', [K], B)],
-      node: [
-        create(NodeProtoSchema, { opType: 'Gemm', name: 'fc', input: ['x', 'W', 'b'], output: ['z'] }),
-        create(NodeProtoSchema, { opType: 'Softmax', name: 'sm', input: ['z'], output: ['p'] }),
-      ],
-    },
-  });
-}
 
 function analytic(): Float64Array {
   const g = new Float64Array(N * D);
@@ -59,7 +38,7 @@ function analytic(): Float64Array {
 describe('onnx-audit grad', () => {
   const dir = mkdtempSync(join(tmpdir(), 'onnx-audit-grad-'));
   const modelPath = join(dir, 'linear.onnx');
-  writeFileSync(modelPath, encodeModel(model()));
+  writeFileSync(modelPath, encodeModel(linearSoftmax(W, B)));
 
   it('writes per-sample input gradients equal to (softmax − one-hot)·Wᵀ, in batches with a remainder', async () => {
     const data = join(dir, 'd.npz');

@@ -6,41 +6,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { create } from '@bufbuild/protobuf';
-import { ModelProtoSchema, NodeProtoSchema, TensorProto_DataType, ValueInfoProtoSchema } from 'onnx-buf';
 import { describe, expect, it } from 'vitest';
 
-import { encodeModel, inspectModel, tensorFromArray } from '@onnx-audit/onnx';
+import { encodeModel, inspectModel } from '@onnx-audit/onnx';
+
+import { linearSoftmax } from './linear-model.js';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const cli = (...args: string[]) => spawnSync(process.execPath, ['--conditions=@onnx-audit/source', '--import', 'tsx', main, ...args], { encoding: 'utf8' });
 
-function linearSoftmax() {
-  const io = (name: string, dims: Array<number | string>) => create(ValueInfoProtoSchema, {
-    name,
-    type: { value: { case: 'tensorType', value: { elemType: TensorProto_DataType.FLOAT, shape: { dim: dims.map((d) => ({ value: typeof d === 'number' ? { case: 'dimValue' as const, value: BigInt(d) } : { case: 'dimParam' as const, value: d } })) } } } },
-  });
-  return create(ModelProtoSchema, {
-    irVersion: 8n,
-    producerName: 'test',
-    opsetImport: [{ domain: '', version: 17n }],
-    graph: {
-      name: 'linear',
-      input: [io('x', ['N', 4])],
-      output: [io('p', ['N', 3])],
-      initializer: [tensorFromArray('W', [4, 3], new Float32Array(12).fill(0.1)), tensorFromArray('b', [3], new Float32Array(3))],
-      node: [
-        create(NodeProtoSchema, { opType: 'Gemm', name: 'fc', input: ['x', 'W', 'b'], output: ['z'] }),
-        create(NodeProtoSchema, { opType: 'Softmax', name: 'sm', input: ['z'], output: ['p'] }),
-      ],
-    },
-  });
-}
-
 describe('onnx-audit inspect', () => {
   const dir = mkdtempSync(join(tmpdir(), 'onnx-audit-inspect-'));
   const path = join(dir, 'linear.onnx');
-  const model = linearSoftmax();
+  const model = linearSoftmax(new Float32Array(12).fill(0.1), new Float32Array(3));
   writeFileSync(path, encodeModel(model));
 
   it('prints the library report as JSON', () => {

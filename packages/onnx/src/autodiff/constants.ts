@@ -1,6 +1,7 @@
 // Values known when the gradient graph is built: an int tensor from an initializer or a Constant
 // node (axes, pads, slice bounds). Computed values return undefined and the rule decides.
 import { tensorToArray } from '../model/tensor.js';
+import { isDefaultDomain } from '../model/validate.js';
 import { Attributes } from './graph.js';
 import type { RuleContext } from './rule.js';
 
@@ -13,7 +14,7 @@ export function constantValues(c: RuleContext, name: string): number[] | undefin
   const init = c.g.graph.initializer.find((t) => t.name === name);
   if (init) return Array.from(tensorToArray(init), Number);
   const producer = c.g.graph.node.find((n) => n.output.includes(name));
-  if (!producer || producer.opType !== 'Constant' || (producer.domain !== '' && producer.domain !== 'ai.onnx')) return undefined;
+  if (!producer || producer.opType !== 'Constant' || !isDefaultDomain(producer.domain)) return undefined;
   const attrs = new Attributes(producer);
   const tensor = attrs.tensor('value');
   if (tensor) return Array.from(tensorToArray(tensor), Number);

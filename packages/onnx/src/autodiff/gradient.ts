@@ -19,6 +19,8 @@ import {
 } from 'onnx-buf';
 import type * as ort from 'onnxruntime-node';
 
+import { dataTypeCode } from '../model/tensor.js';
+import { isDefaultDomain } from '../model/validate.js';
 import { Attributes, GraphEditor } from './graph.js';
 import { appendHead, type LossHead } from './heads.js';
 import { type GradientRule, NON_DIFFERENTIABLE, type RuleContext } from './rule.js';
@@ -70,7 +72,7 @@ export async function buildGradientModel(source: ModelProto, options: GradientOp
   pinInputShapes(model, options.feeds);
 
   const { logits, strippedSoftmax } = chooseLogits(model, options.logits);
-  const ruleOf = (node: NodeProto): GradientRule | undefined => (node.domain === '' || node.domain === 'ai.onnx' ? GRADIENT_RULES[node.opType] : undefined);
+  const ruleOf = (node: NodeProto): GradientRule | undefined => (isDefaultDomain(node.domain) ? GRADIENT_RULES[node.opType] : undefined);
 
   const wrt = new Set(options.wrt);
   for (const name of wrt) {
@@ -156,7 +158,7 @@ export async function buildGradientModel(source: ModelProto, options: GradientOp
 }
 
 function raiseOpset(model: ModelProto): number {
-  const entry = model.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx');
+  const entry = model.opsetImport.find((o) => isDefaultDomain(o.domain));
   const version = entry ? Number(entry.version) : 0;
   if (!entry || version < MIN_OPSET) {
     throw new GradientError(`the model imports opset ${version || 'none'}; gradients need opset ${MIN_OPSET} or newer: re-export it with opset_version=${MIN_OPSET} or later`);
@@ -181,7 +183,7 @@ function chooseLogits(model: ModelProto, requested: string | undefined): { logit
   const output = graph.output[0]?.name;
   if (!output) throw new GradientError('the model has no outputs');
   const producer = graph.node.find((n) => n.output.includes(output));
-  if (producer && producer.opType === 'Softmax' && (producer.domain === '' || producer.domain === 'ai.onnx')) {
+  if (producer && producer.opType === 'Softmax' && isDefaultDomain(producer.domain)) {
     return { logits: producer.input[0], strippedSoftmax: producer.name || producer.output[0] };
   }
   return { logits: output };
@@ -231,11 +233,9 @@ function addHeadInputs(g: GraphEditor, head: LossHead, logitsDims: number[]): { 
   }
 }
 
-const DTYPE_CODES: Record<string, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 };
-
 function dtypeCode(shapes: ShapeMap, name: string): number {
   const dtype = shapes.get(name)?.dtype;
-  const code = dtype ? DTYPE_CODES[dtype] : undefined;
+  const code = dtype ? dataTypeCode(dtype) : undefined;
   if (code === undefined) throw new GradientError(`no element type known for value '${name}'`);
   return code;
 }

@@ -15,6 +15,12 @@ const TYPE_NAMES: Record<number, string> = {
   [DT.DOUBLE]: 'float64', [DT.UINT32]: 'uint32', [DT.UINT64]: 'uint64', [DT.BFLOAT16]: 'bfloat16',
 };
 
+/** The TensorProto data type of an ONNX Runtime type name ('float32' → FLOAT), or undefined. */
+export function dataTypeCode(name: string): number | undefined {
+  const entry = Object.entries(TYPE_NAMES).find(([, n]) => n === name);
+  return entry ? Number(entry[0]) : undefined;
+}
+
 export function dataTypeName(dataType: number): string {
   return TYPE_NAMES[dataType] ?? DT[dataType]?.toLowerCase() ?? `onnx-type-${dataType}`;
 }
