@@ -19,6 +19,7 @@ import {
 } from 'onnx-buf';
 import type * as ort from 'onnxruntime-node';
 
+import { logitsValue } from '../model/logits.js';
 import { dataTypeCode } from '../model/tensor.js';
 import { isDefaultDomain } from '../model/validate.js';
 import { Attributes, GraphEditor } from './graph.js';
@@ -37,6 +38,8 @@ export interface GradientOptions {
   logits?: string;
   /** Divide the total loss by the batch size (training); default: sum (per-sample gradients). */
   mean?: boolean;
+  /** Further values to list as outputs after the gradients (e.g. BatchNormalization's running statistics). */
+  outputs?: string[];
 }
 
 export interface GradientModel {
@@ -71,7 +74,7 @@ export async function buildGradientModel(source: ModelProto, options: GradientOp
   const g = new GraphEditor(graph);
   pinInputShapes(model, options.feeds);
 
-  const { logits, strippedSoftmax } = chooseLogits(model, options.logits);
+  const { logits, strippedSoftmax } = logitsValue(model, options.logits);
   const ruleOf = (node: NodeProto): GradientRule | undefined => (isDefaultDomain(node.domain) ? GRADIENT_RULES[node.opType] : undefined);
 
   const wrt = new Set(options.wrt);
@@ -153,7 +156,7 @@ export async function buildGradientModel(source: ModelProto, options: GradientOp
     graph.node.push(create(NodeProtoSchema, { opType: op, name: g.fresh('out'), input: inputs, output: [name] }));
     gradients[w] = name;
   }
-  graph.output.splice(0, graph.output.length, ...[loss, logits, ...Object.values(gradients)].map((name) => create(ValueInfoProtoSchema, { name })));
+  graph.output.splice(0, graph.output.length, ...[loss, logits, ...Object.values(gradients), ...(options.outputs ?? [])].map((name) => create(ValueInfoProtoSchema, { name })));
   return { model, ...head, loss, logits, gradients, ...(strippedSoftmax ? { strippedSoftmax } : {}) };
 }
 
@@ -175,18 +178,6 @@ function pinInputShapes(model: ModelProto, feeds: Record<string, ort.Tensor>): v
     if (!feed || !tensorType?.shape) continue;
     tensorType.shape.dim = feed.dims.map((d) => create(TensorShapeProto_DimensionSchema, { value: { case: 'dimValue', value: BigInt(d) } }));
   }
-}
-
-function chooseLogits(model: ModelProto, requested: string | undefined): { logits: string; strippedSoftmax?: string } {
-  const graph = model.graph!;
-  if (requested) return { logits: requested };
-  const output = graph.output[0]?.name;
-  if (!output) throw new GradientError('the model has no outputs');
-  const producer = graph.node.find((n) => n.output.includes(output));
-  if (producer && producer.opType === 'Softmax' && isDefaultDomain(producer.domain)) {
-    return { logits: producer.input[0], strippedSoftmax: producer.name || producer.output[0] };
-  }
-  return { logits: output };
 }
 
 /** Nodes reachable from `wrt` that also lead to `logits`, in graph (topological) order. */
@@ -213,23 +204,27 @@ function activeNodes(nodes: NodeProto[], wrt: Set<string>, logits: string, ruleO
   return active.reverse();
 }
 
+/**
+ * The head's inputs get their rank but symbolic dims. The probed dims are what the kernels
+ * produce, and ORT's load-time shape inference can disagree with them upstream of the logits
+ * (ceil_mode pools whose last window ORT drops but the ONNX formula counts): declared concrete,
+ * they would clash with the logits' inferred dims and the model would not load.
+ */
 function addHeadInputs(g: GraphEditor, head: LossHead, logitsDims: number[]): { labels?: string; targets?: string; cotangent?: string } {
-  const add = (hint: string, elemType: TensorProto_DataType, shape: number[]) => {
+  const add = (hint: string, elemType: TensorProto_DataType, rank: number) => {
     const name = g.fresh(hint);
-    g.graph.input.push(create(ValueInfoProtoSchema, {
-      name,
-      type: { value: { case: 'tensorType', value: { elemType, shape: { dim: shape.map((d) => ({ value: { case: 'dimValue' as const, value: BigInt(d) } })) } } } },
-    }));
+    const dim = Array.from({ length: rank }, (_, i) => ({ value: { case: 'dimParam' as const, value: `${name}_dim${i}` } }));
+    g.graph.input.push(create(ValueInfoProtoSchema, { name, type: { value: { case: 'tensorType', value: { elemType, shape: { dim } } } } }));
     return name;
   };
   switch (head.kind) {
     case 'cross-entropy':
-      return { labels: add('labels', TensorProto_DataType.INT64, [logitsDims[0]]) };
+      return { labels: add('labels', TensorProto_DataType.INT64, 1) };
     case 'soft-cross-entropy':
     case 'mse':
-      return { targets: add('targets', TensorProto_DataType.FLOAT, logitsDims) };
+      return { targets: add('targets', TensorProto_DataType.FLOAT, logitsDims.length) };
     case 'dot':
-      return { cotangent: add('cotangent', TensorProto_DataType.FLOAT, logitsDims) };
+      return { cotangent: add('cotangent', TensorProto_DataType.FLOAT, logitsDims.length) };
   }
 }
 

@@ -2,13 +2,13 @@
 // schema, vendor extensions) and writes them back, so a read-modify-write cycle loses nothing.
 // External data is inlined on read: everything downstream (inspection, gradient builder,
 // sessions created from bytes) then sees ordinary raw_data.
-import { randomBytes } from 'node:crypto';
-import { type FileHandle, open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join } from 'node:path';
+import { type FileHandle, open, readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join } from 'node:path';
 
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { type GraphProto, type ModelProto, ModelProtoSchema, TensorProto_DataLocation, type TensorProto } from 'onnx-buf';
 
+import { writeFileAtomic } from '../atomic-write.js';
 import { ModelError } from './errors.js';
 import { validateModel } from './validate.js';
 
@@ -66,18 +66,9 @@ export async function writeModel(path: string, model: ModelProto): Promise<void>
   if (bytes.length > PROTOBUF_LIMIT) {
     throw new ModelError(`cannot write ${path}: the model is ${bytes.length} bytes, over protobuf's 2 GiB limit; writing external data is not supported yet`);
   }
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    const handle = await open(tmp, 'wx');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync(); // so a crash after rename cannot leave an empty file under the real name
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
+    await writeFileAtomic(path, bytes);
   } catch (e) {
-    await rm(tmp, { force: true });
     throw new ModelError(`cannot write ${path}: ${(e as Error).message}`, { cause: e });
   }
 }

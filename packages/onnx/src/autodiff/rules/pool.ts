@@ -20,15 +20,35 @@ function zeros(c: RuleContext, count: number, like: string): string {
 }
 
 /**
+ * Under ceil_mode ORT's kernels drop a last window that would start in the end pad or past the
+ * input, as PyTorch does, but the ONNX shape inference ORT runs when loading a model still counts
+ * it. Every value after the pool is then declared longer than it is, and the gradient model, whose
+ * backward has the probed (true) shapes, fails to load. A dropped window means the output has
+ * floor mode's length, and then every window lies inside the padded input (a ceil-mode window
+ * can only overrun its end when it is the extra one), so the same windows with the same divisors
+ * come from ceil_mode=0, which both agree on: the forward node is switched to it.
+ * Returns the explicit end pads.
+ */
+function dropCeilModeWhereORTDoes(c: RuleContext, axes: readonly WindowAxis[], kernel: readonly number[]): number[] {
+  const { end } = explicitPads(c, axes.map((a) => a.inLen), axes.map((a) => a.outLen), kernel, axes.map((a) => a.stride), axes.map((a) => a.dilation));
+  const ceilMode = c.node.attribute.find((a) => a.name === 'ceil_mode');
+  const floorLength = (a: WindowAxis, i: number) => Math.floor((a.inLen + a.begin + end[i] - a.dilation * (a.kernel - 1) - 1) / a.stride) + 1;
+  if (ceilMode && axes.every((a, i) => a.outLen === floorLength(a, i))) ceilMode.i = 0n;
+  return end;
+}
+
+/**
  * MaxPool's Indices (storage_order=0) are offsets into the whole flattened input, batch and
  * channel offsets included (checked in pool.test.ts), so one flat ScatterElements puts every dY
  * element back; reduction='add' sums where overlapping windows picked the same element.
  */
 function maxPool(c: RuleContext): void {
+  const x = c.input(0), xDims = c.dims(x);
+  const kernel = c.attrs.ints('kernel_shape', []);
+  dropCeilModeWhereORTDoes(c, windowAxes(c, xDims.slice(2), c.dims(c.output(0)).slice(2), kernel), kernel);
   const dY = c.dY(0);
   if (!dY || !c.wants(0)) return;
   if (c.attrs.int('storage_order', 0) !== 0) throw c.unsupported('storage_order=1 (column-major Indices)');
-  const x = c.input(0), xDims = c.dims(x);
   const flat = (v: string) => c.g.node('Reshape', [v, c.g.int64s([-1])]);
   const scattered = c.g.node('ScatterElements', [zeros(c, numel(xDims), x), flat(c.output(1)), flat(dY)], { axis: 0, reduction: 'add' });
   c.give(0, c.g.node('Reshape', [scattered, c.g.int64s(xDims)]));
@@ -55,14 +75,14 @@ function divisors(a: WindowAxis, end: number, includePad: boolean): number[] {
 }
 
 function averagePool(c: RuleContext): void {
-  const dY = c.dY(0);
-  if (!dY || !c.wants(0)) return;
   const x = c.input(0), xDims = c.dims(x), yDims = c.dims(c.output(0));
   const [, channels, ...spatial] = xDims;
   const kernel = c.attrs.ints('kernel_shape', []);
   if (kernel.length !== spatial.length) throw c.unsupported(`kernel_shape ${JSON.stringify(kernel)} for a rank-${xDims.length} input`);
   const axes = windowAxes(c, spatial, yDims.slice(2), kernel);
-  const { end } = explicitPads(c, spatial, yDims.slice(2), kernel, axes.map((a) => a.stride), axes.map((a) => a.dilation));
+  const end = dropCeilModeWhereORTDoes(c, axes, kernel);
+  const dY = c.dY(0);
+  if (!dY || !c.wants(0)) return;
   const includePad = c.attrs.int('count_include_pad', 0) === 1;
 
   // The divisors are separable (a window is a product of per-axis ranges), so their reciprocals

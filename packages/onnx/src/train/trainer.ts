@@ -1,0 +1,339 @@
+// The trainer: mini-batch gradient descent on any ONNX classifier the gradient builder supports.
+// One session run per step returns the losses, logits, gradients and updated BatchNormalization
+// statistics; the native optimizer then steps all parameters as one flat vector. Every random
+// choice (initialisation, shuffling, dropout masks) comes from the seed and the position in
+// training, so a run resumed from a checkpoint continues exactly as the uninterrupted one.
+import { createHash } from 'node:crypto';
+import { access, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import type { ModelProto } from 'onnx-buf';
+import * as ort from 'onnxruntime-node';
+
+import { adamState, adamStep, membershipMetrics, randomUniform, sgdState, sgdStep, softmax } from '@onnx-audit/native';
+
+import type { LossHead } from '../autodiff/heads.js';
+import { predictLogits } from '../inference.js';
+import { dataInput } from '../input-gradients.js';
+import { encodeModel, writeModel } from '../model/io.js';
+import { createSession, type SessionOptions } from '../session.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { TrainingError } from './errors.js';
+import { reinitialize } from './init.js';
+import { gatherValues, parameterLayout, withValues } from './parameters.js';
+import { learningRate, type Schedule } from './schedule.js';
+import { streamKey } from './streams.js';
+import { buildTrainingGraph, type TrainingGraph } from './training-graph.js';
+
+export interface TrainingData {
+  /** [n, ...sampleDims], row-major. */
+  x: Float32Array;
+  sampleDims: number[];
+  /** Class indices in [0, classes). */
+  labels: ArrayLike<number>;
+}
+
+export type OptimizerName = 'sgd' | 'adam' | 'adamw';
+
+export interface TrainOptions extends SessionOptions {
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerName;
+  lr: number;
+  /** SGD momentum (default 0). */
+  momentum?: number;
+  nesterov?: boolean;
+  /** L2 penalty (SGD, Adam) or decoupled decay (AdamW); default 0. */
+  weightDecay?: number;
+  schedule?: Schedule;
+  /** Seeds initialisation, shuffling and dropout (default 0). */
+  seed?: number;
+  /** Start from fresh He/Glorot weights instead of the model's own. */
+  reinit?: boolean;
+  /** Train on a teacher's softmax at `temperature` (loss τ²·KL) instead of the labels. */
+  distill?: { teacher: ModelProto; temperature: number };
+  /** Evaluated after every epoch. */
+  validation?: TrainingData;
+  /** Directory for one ONNX snapshot per epoch (epoch-001.onnx, ...). */
+  snapshots?: string;
+  /** Checkpoint file, rewritten after every epoch. */
+  checkpoint?: string;
+  /** Continue from `checkpoint` when it exists. */
+  resume?: boolean;
+  onStep?: (report: StepReport) => void;
+  onEpoch?: (summary: EpochSummary) => void;
+}
+
+export interface StepReport {
+  epoch: number;
+  epochs: number;
+  step: number;
+  steps: number;
+  /** Mean loss over the epoch so far. */
+  loss: number;
+  samplesPerSecond: number;
+}
+
+export interface EpochSummary {
+  /** 1-based. */
+  epoch: number;
+  lr: number;
+  loss: number;
+  /** Accuracy on the training batches as they were trained (training mode). */
+  trainAccuracy: number;
+  validationLoss?: number;
+  validationAccuracy?: number;
+  seconds: number;
+  samplesPerSecond: number;
+  snapshot?: string;
+}
+
+export interface TrainResult {
+  model: ModelProto;
+  history: EpochSummary[];
+  /** Epochs already done in the checkpoint this run resumed from. */
+  resumedFrom?: number;
+  parameterCount: number;
+}
+
+interface CheckpointHeader {
+  epochsDone: number;
+  optimizerSteps: number;
+  settings: Record<string, unknown>;
+  history: EpochSummary[];
+}
+
+interface StepSession {
+  graph: TrainingGraph;
+  session: ort.InferenceSession;
+}
+
+export async function train(model: ModelProto, data: TrainingData, options: TrainOptions): Promise<TrainResult> {
+  const o = checkOptions(options);
+  const sampleSize = data.sampleDims.reduce((a, b) => a * b, 1);
+  const n = data.labels.length;
+  if (n === 0) throw new TrainingError('the training data holds no samples');
+  if (data.x.length !== n * sampleSize) throw new TrainingError(`x holds ${data.x.length} values, expected ${n} samples × ${sampleSize}`);
+
+  const layout = parameterLayout(model);
+  if (layout.parameterCount === 0) throw new TrainingError('the model has no float32 weights read by differentiable ops: nothing to train');
+  const start = o.reinit ? await reinitialize(model, layout, o.seed) : model;
+  const parameters = gatherValues(start, layout.parameters, layout.parameterCount);
+  const statistics = gatherValues(start, layout.statistics, layout.statisticCount);
+  const gradient = new Float32Array(layout.parameterCount);
+  const sgd = o.optimizer === 'sgd' ? sgdState(layout.parameterCount) : undefined;
+  const adam = o.optimizer === 'sgd' ? undefined : adamState(layout.parameterCount);
+
+  const targets = o.distill ? await teacherTargets(o.distill, data, o) : undefined;
+  const settings = fingerprint(model, data, o);
+  let history: EpochSummary[] = [];
+  let epochsDone = 0;
+  let resumedFrom: number | undefined;
+  if (o.checkpoint && o.resume && (await exists(o.checkpoint))) {
+    const saved = await readCheckpoint<CheckpointHeader>(o.checkpoint);
+    assertSameSettings(o.checkpoint, saved.header.settings, settings);
+    parameters.set(saved.sections.parameters);
+    statistics.set(saved.sections.statistics);
+    if (sgd) sgd.momentumBuffer.set(saved.sections.momentum);
+    if (adam) {
+      adam.m.set(saved.sections.m);
+      adam.v.set(saved.sections.v);
+    }
+    (sgd ?? adam)!.step = saved.header.optimizerSteps;
+    history = saved.header.history;
+    epochsDone = resumedFrom = saved.header.epochsDone;
+  }
+  if (o.snapshots) await mkdir(o.snapshots, { recursive: true });
+
+  const input = dataInput(model);
+  const head: LossHead = o.distill ? { kind: 'soft-cross-entropy', temperature: o.distill.temperature } : { kind: 'cross-entropy' };
+  const sessions = new Map<number, StepSession>();
+  const sessionFor = async (size: number): Promise<StepSession> => {
+    let entry = sessions.get(size);
+    if (!entry) {
+      const graph = await buildTrainingGraph(model, layout, input, [size, ...data.sampleDims], head);
+      entry = { graph, session: await createSession(encodeModel(graph.model), o) };
+      sessions.set(size, entry);
+    }
+    return entry;
+  };
+
+  const snapshotOf = () => withValues(model, [{ slots: layout.parameters, values: parameters }, { slots: layout.statistics, values: statistics }]);
+  const steps = Math.ceil(n / o.batchSize);
+  const shuffleKey = streamKey(o.seed, 'shuffle');
+  const dropoutKey = streamKey(o.seed, 'dropout');
+  try {
+    const first = await sessionFor(Math.min(o.batchSize, n));
+    const maskTotal = first.graph.masks.reduce((sum, m) => sum + m.dims.reduce((a, b) => a * b, 1), 0);
+    const classes = first.graph.classes;
+    checkLabels(data.labels, classes, 'training');
+    if (o.validation) checkLabels(o.validation.labels, classes, 'validation');
+
+    for (let epoch = epochsDone; epoch < o.epochs; epoch++) {
+      const began = performance.now();
+      const order = await permutation(n, shuffleKey, BigInt(epoch) * BigInt(n));
+      const lr = learningRate(o.lr, o.schedule, { epoch, step: 0, stepsPerEpoch: steps, epochs: o.epochs });
+      let lossSum = 0;
+      let correct = 0;
+      for (let step = 0; step < steps; step++) {
+        const batch = order.subarray(step * o.batchSize, Math.min(n, (step + 1) * o.batchSize));
+        const { graph, session } = await sessionFor(batch.length);
+        const feeds = gatherBatch(data, targets, batch, graph, sampleSize);
+        for (const slot of layout.parameters) feeds[slot.name] = new ort.Tensor('float32', parameters.subarray(slot.offset, slot.offset + slot.size), slot.dims);
+        for (const slot of layout.statistics) feeds[slot.name] = new ort.Tensor('float32', statistics.subarray(slot.offset, slot.offset + slot.size), slot.dims);
+        const globalStep = BigInt(epoch * steps + step);
+        let maskOffset = 0n;
+        for (const mask of graph.masks) {
+          const size = mask.dims.reduce((a, b) => a * b, 1);
+          const u = await randomUniform(size, { seed: dropoutKey, offset: globalStep * BigInt(maskTotal) + maskOffset });
+          const keep = 1 / (1 - mask.ratio);
+          feeds[mask.name] = new ort.Tensor('float32', u.map((v) => (v < mask.ratio ? 0 : keep)), mask.dims);
+          maskOffset += BigInt(size);
+        }
+
+        const out = await session.run(feeds);
+        const losses = out[graph.loss].data as Float32Array;
+        const batchLoss = losses.reduce((a, b) => a + b, 0);
+        if (!Number.isFinite(batchLoss)) {
+          const kept = o.checkpoint && epoch > 0 ? `; the checkpoint of epoch ${epoch} is kept at ${o.checkpoint}` : '';
+          throw new TrainingError(`the loss became ${batchLoss} at epoch ${epoch + 1}, step ${step + 1}: training diverged; lower the learning rate${kept}`);
+        }
+        lossSum += batchLoss;
+        correct += countCorrect(out[graph.logits].data as Float32Array, classes, data.labels, batch);
+        layout.parameters.forEach((slot, i) => gradient.set(out[graph.gradients[i]].data as Float32Array, slot.offset));
+        layout.statistics.forEach((slot, i) => statistics.set(out[graph.updatedStatistics[i]].data as Float32Array, slot.offset));
+
+        const rate = learningRate(o.lr, o.schedule, { epoch, step, stepsPerEpoch: steps, epochs: o.epochs });
+        if (sgd) await sgdStep(parameters, gradient, sgd, { lr: rate, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay });
+        else await adamStep(parameters, gradient, adam!, { lr: rate, weightDecay: o.weightDecay, decoupled: o.optimizer === 'adamw' });
+
+        const done = Math.min(n, (step + 1) * o.batchSize);
+        o.onStep?.({ epoch: epoch + 1, epochs: o.epochs, step: step + 1, steps, loss: lossSum / done, samplesPerSecond: done / ((performance.now() - began) / 1000) });
+      }
+
+      const snapshot = snapshotOf();
+      const seconds = (performance.now() - began) / 1000;
+      const summary: EpochSummary = { epoch: epoch + 1, lr, loss: lossSum / n, trainAccuracy: correct / n, seconds, samplesPerSecond: n / seconds };
+      if (o.validation) Object.assign(summary, await evaluate(snapshot, o.validation, o));
+      if (o.snapshots) {
+        summary.snapshot = join(o.snapshots, `epoch-${String(epoch + 1).padStart(3, '0')}.onnx`);
+        await writeModel(summary.snapshot, snapshot);
+      }
+      history.push(summary);
+      if (o.checkpoint) {
+        const sections: Record<string, Float32Array> = { parameters, statistics, ...(sgd ? { momentum: sgd.momentumBuffer } : { m: adam!.m, v: adam!.v }) };
+        await writeCheckpoint<CheckpointHeader>(o.checkpoint, { header: { epochsDone: epoch + 1, optimizerSteps: (sgd ?? adam)!.step, settings, history }, sections });
+      }
+      o.onEpoch?.(summary);
+    }
+  } finally {
+    for (const { session } of sessions.values()) await session.release();
+  }
+  return { model: snapshotOf(), history, ...(resumedFrom !== undefined ? { resumedFrom } : {}), parameterCount: layout.parameterCount };
+}
+
+type Checked = Omit<TrainOptions, 'seed' | 'schedule'> & { seed: number; schedule: Schedule };
+
+function checkOptions(options: TrainOptions): Checked {
+  const positiveInteger = (v: number, what: string) => {
+    if (!Number.isInteger(v) || v < 1) throw new TrainingError(`${what} must be a positive integer, got ${v}`);
+  };
+  positiveInteger(options.epochs, 'epochs');
+  positiveInteger(options.batchSize, 'the batch size');
+  if (!(options.lr > 0 && Number.isFinite(options.lr))) throw new TrainingError(`the learning rate must be a positive number, got ${options.lr}`);
+  if (!['sgd', 'adam', 'adamw'].includes(options.optimizer)) throw new TrainingError(`unknown optimizer '${options.optimizer}': use sgd, adam or adamw`);
+  if (options.distill && !(options.distill.temperature > 0)) throw new TrainingError(`the distillation temperature must be positive, got ${options.distill.temperature}`);
+  if (options.resume && !options.checkpoint) throw new TrainingError('resuming needs a checkpoint file');
+  const schedule = options.schedule ?? { kind: 'constant' };
+  if (schedule.kind === 'step') positiveInteger(schedule.every, 'the step schedule\'s period');
+  return { ...options, seed: options.seed ?? 0, schedule };
+}
+
+function checkLabels(labels: ArrayLike<number>, classes: number, which: string): void {
+  for (let i = 0; i < labels.length; i++) {
+    const label = labels[i];
+    if (!Number.isInteger(label) || label < 0 || label >= classes) {
+      throw new TrainingError(`${which} label ${label} at index ${i} is outside [0, ${classes}): the model has ${classes} classes`);
+    }
+  }
+}
+
+/** A uniformly random order of 0..n−1: the argsort of n uniform numbers (ties broken by index). */
+async function permutation(n: number, key: bigint, offset: bigint): Promise<Uint32Array> {
+  const u = await randomUniform(n, { seed: key, offset });
+  return Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => u[a] - u[b] || a - b);
+}
+
+function gatherBatch(data: TrainingData, targets: Float32Array | undefined, batch: Uint32Array, graph: TrainingGraph, sampleSize: number): Record<string, ort.Tensor> {
+  const x = new Float32Array(batch.length * sampleSize);
+  batch.forEach((row, i) => x.set(data.x.subarray(row * sampleSize, (row + 1) * sampleSize), i * sampleSize));
+  const feeds: Record<string, ort.Tensor> = { [graph.input]: new ort.Tensor('float32', x, [batch.length, ...data.sampleDims]) };
+  if (graph.labels) feeds[graph.labels] = new ort.Tensor('int64', BigInt64Array.from(batch, (row) => BigInt(data.labels[row])), [batch.length]);
+  if (graph.targets && targets) {
+    const k = targets.length / data.labels.length;
+    const t = new Float32Array(batch.length * k);
+    batch.forEach((row, i) => t.set(targets.subarray(row * k, (row + 1) * k), i * k));
+    feeds[graph.targets] = new ort.Tensor('float32', t, [batch.length, k]);
+  }
+  return feeds;
+}
+
+function countCorrect(logits: Float32Array, classes: number, labels: ArrayLike<number>, batch: Uint32Array): number {
+  let correct = 0;
+  batch.forEach((row, i) => {
+    let best = 0;
+    for (let k = 1; k < classes; k++) if (logits[i * classes + k] > logits[i * classes + best]) best = k;
+    if (best === labels[row]) correct++;
+  });
+  return correct;
+}
+
+async function teacherTargets(distill: { teacher: ModelProto; temperature: number }, data: TrainingData, o: SessionOptions & { batchSize: number }): Promise<Float32Array> {
+  const { logits, classes } = await predictLogits(distill.teacher, data.x, data.sampleDims, { ...o, batchSize: Math.max(o.batchSize, 256) });
+  return softmax(logits, classes, { temperature: distill.temperature });
+}
+
+async function evaluate(model: ModelProto, data: TrainingData, o: SessionOptions & { batchSize: number }): Promise<{ validationLoss: number; validationAccuracy: number }> {
+  const { logits, classes } = await predictLogits(model, data.x, data.sampleDims, { ...o, batchSize: Math.max(o.batchSize, 256) });
+  const labels = Int32Array.from(data.labels);
+  const { loss } = await membershipMetrics(logits, labels, classes);
+  const correct = countCorrect(logits, classes, labels, Uint32Array.from(labels, (_, i) => i));
+  return { validationLoss: loss.reduce((a, b) => a + b, 0) / labels.length, validationAccuracy: correct / labels.length };
+}
+
+/** What a checkpoint must match to be resumed: the model, the data and every setting that shapes training. */
+function fingerprint(model: ModelProto, data: TrainingData, o: Checked): Record<string, unknown> {
+  const hash = (...parts: ArrayBufferView[]) => {
+    const h = createHash('sha256');
+    for (const p of parts) h.update(new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
+    return h.digest('hex').slice(0, 16);
+  };
+  return {
+    model: hash(encodeModel(model)),
+    data: hash(data.x, Float64Array.from(data.labels)),
+    teacher: o.distill ? hash(encodeModel(o.distill.teacher)) : null,
+    temperature: o.distill?.temperature ?? null,
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    optimizer: o.optimizer,
+    lr: o.lr,
+    momentum: o.momentum ?? 0,
+    nesterov: o.nesterov ?? false,
+    weightDecay: o.weightDecay ?? 0,
+    schedule: o.schedule,
+    seed: o.seed,
+    reinit: o.reinit ?? false,
+  };
+}
+
+function assertSameSettings(path: string, saved: Record<string, unknown>, now: Record<string, unknown>): void {
+  const differing = Object.keys(now).filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(now[k]));
+  if (differing.length > 0) {
+    const list = differing.map((k) => `${k} ${JSON.stringify(saved[k])} → ${JSON.stringify(now[k])}`).join(', ');
+    throw new TrainingError(`${path} was written by a different run (${list}); use the same settings to resume, or delete it to start over`);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}
