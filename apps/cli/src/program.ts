@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { doctorCommand } from './commands/doctor.js';
 import { gradCommand } from './commands/grad.js';
 import { inspectCommand } from './commands/inspect.js';
+import { trainCommand } from './commands/train.js';
 import { EXIT_USAGE, report } from './errors.js';
 
 const require = createRequire(import.meta.url);
@@ -18,7 +19,7 @@ export function buildProgram(): Command {
     .option('--verbose', 'print full errors with stack traces')
     .showHelpAfterError('(run onnx-audit --help for usage)')
     .exitOverride();
-  for (const command of [doctorCommand(), inspectCommand(), gradCommand()]) {
+  for (const command of [doctorCommand(), inspectCommand(), gradCommand(), trainCommand()]) {
     // addCommand does not pass on exitOverride and the help-after-error text; copy them.
     program.addCommand(command.copyInheritedSettings(program));
   }

@@ -1,6 +1,6 @@
 /**
- * A file that cannot be read or an array that cannot be written. The message is one line: it
- * starts with the file name when one is known and ends by saying what to do about it.
+ * A file or dataset that cannot be read, or an array that cannot be written. The message is one
+ * line: it starts with the file name when one is known and ends by saying what to do about it.
  */
 export class DataError extends Error {
   override name = 'DataError';

@@ -313,7 +313,8 @@ function fingerprint(model: ModelProto, data: TrainingData, o: Checked): Record<
     data: hash(data.x, Float64Array.from(data.labels)),
     teacher: o.distill ? hash(encodeModel(o.distill.teacher)) : null,
     temperature: o.distill?.temperature ?? null,
-    epochs: o.epochs,
+    // More epochs extend a run, except under a cosine schedule, whose rates depend on the total.
+    epochs: o.schedule.kind === 'cosine' ? o.epochs : null,
     batchSize: o.batchSize,
     optimizer: o.optimizer,
     lr: o.lr,
