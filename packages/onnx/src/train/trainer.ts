@@ -158,6 +158,10 @@ export async function train(model: ModelProto, data: TrainingData, options: Trai
     return entry;
   };
 
+  const diverged = (what: string, epoch: number) => {
+    const kept = o.checkpoint && epoch > 0 ? `; the checkpoint of epoch ${epoch} is kept at ${o.checkpoint}` : '';
+    return new TrainingError(`${what}: training diverged; lower the learning rate${kept}`);
+  };
   const snapshotOf = () => withValues(model, [{ slots: layout.parameters, values: parameters }, { slots: layout.statistics, values: statistics }]);
   const steps = Math.ceil(n / o.batchSize);
   const shuffleKey = streamKey(o.seed, 'shuffle');
@@ -194,10 +198,7 @@ export async function train(model: ModelProto, data: TrainingData, options: Trai
         const out = await session.run(feeds);
         const losses = out[graph.loss].data as Float32Array;
         const batchLoss = losses.reduce((a, b) => a + b, 0);
-        if (!Number.isFinite(batchLoss)) {
-          const kept = o.checkpoint && epoch > 0 ? `; the checkpoint of epoch ${epoch} is kept at ${o.checkpoint}` : '';
-          throw new TrainingError(`the loss became ${batchLoss} at epoch ${epoch + 1}, step ${step + 1}: training diverged; lower the learning rate${kept}`);
-        }
+        if (!Number.isFinite(batchLoss)) throw diverged(`the loss became ${batchLoss} at epoch ${epoch + 1}, step ${step + 1}`, epoch);
         lossSum += batchLoss;
         correct += countCorrect(out[graph.logits].data as Float32Array, classes, data.labels, batch);
         layout.parameters.forEach((slot, i) => gradient.set(out[graph.gradients[i]].data as Float32Array, slot.offset));
@@ -211,6 +212,8 @@ export async function train(model: ModelProto, data: TrainingData, options: Trai
         o.onStep?.({ epoch: epoch + 1, epochs: o.epochs, step: step + 1, steps, loss: lossSum / done, samplesPerSecond: done / ((performance.now() - began) / 1000) });
       }
 
+      // The last step's update is not yet seen by any loss: check it before it is saved anywhere.
+      if (!parameters.every(Number.isFinite)) throw diverged(`the weights became non-finite at epoch ${epoch + 1}`, epoch);
       const snapshot = snapshotOf();
       const seconds = (performance.now() - began) / 1000;
       const summary: EpochSummary = { epoch: epoch + 1, lr, loss: lossSum / n, trainAccuracy: correct / n, seconds, samplesPerSecond: n / seconds };
