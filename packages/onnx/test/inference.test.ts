@@ -35,8 +35,9 @@ describe('predictLogits', () => {
 
   it('runs a model exported with a fixed batch size at that size, padding the last batch', async () => {
     const fixed = clone(ModelProtoSchema, mlp());
-    const dim = fixed.graph!.input[0].type!.value.value!.shape!.dim[0];
-    dim.value = { case: 'dimValue', value: 4n };
+    const type = fixed.graph!.input[0].type!.value;
+    if (type.case !== 'tensorType') throw new Error('the fixture\'s input is a tensor');
+    type.value.shape!.dim[0].value = { case: 'dimValue', value: 4n };
     const progress: number[] = [];
     const result = await predictLogits(fixed, x, [4], { batchSize: 100, progress: (done) => progress.push(done) });
     expect(progress).toEqual([4, 8, 12, 16, 20, 23]);

@@ -96,8 +96,8 @@ describe('AveragePool', () => {
     }
   }
   // The last window of each axis runs past the end pad (by 2 rows, by 1 column). (With 9 columns
-  // a fourth window would start inside the end pad: ORT drops it as the ONNX spec says, but ONNX
-  // shape inference at session creation still counts it, so no model with that node loads.)
+  // a fourth window would start inside the end pad, which ORT drops: see 'ceil_mode windows that
+  // ORT drops' below.)
   for (const countIncludePad of [0, 1]) {
     it(`k3 s3, asymmetric pads [2,0,0,1], ceil_mode 1, count_include_pad ${countIncludePad}`, async () => {
       const attrs = { kernel_shape: [3, 3], strides: [3, 3], pads: [2, 0, 0, 1], ceil_mode: 1, count_include_pad: countIncludePad };
@@ -127,6 +127,80 @@ describe('AveragePool', () => {
   it('1-D: k3 s2 p1, ceil_mode 1, count_include_pad 0', async () => {
     const attrs = { kernel_shape: [3], strides: [2], pads: [1, 1], ceil_mode: 1 };
     await expectGradients('AveragePool 1-D', pool('AveragePool', [2, 3, 10], attrs), LINEAR_EPS);
+  });
+});
+
+// Under ceil_mode ORT's kernels drop a last window that would start in the end pad or past the
+// input (k2 s2 p1 on 5 gives 3 windows, not the formula's 4), but the ONNX shape inference ORT
+// runs when it loads a model counts it. The gradient model then declared values one element longer
+// than they are next to the backward's exact shapes, and failed to load ("Incompatible
+// dimensions"): at the loss head's cotangent, and at a Tanh's backward reading its (misdeclared)
+// output. k3 s2 on 6 and 7, whose windows ORT and the formula agree on, guard the ordinary case.
+describe('ceil_mode windows that ORT drops', () => {
+  const geometries: Array<[string, number[], Record<string, AttrValue>]> = [
+    ['k2 s2 p1 on 5×6 (dropped on the first axis only)', [2, 2, 5, 6], { kernel_shape: [2, 2], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1 }],
+    ['k3 s3 p1 on 8×5', [2, 2, 8, 5], { kernel_shape: [3, 3], strides: [3, 3], pads: [1, 1, 1, 1], ceil_mode: 1 }],
+    ['k2 s3 without pads on 6×9 (windows past the input)', [2, 2, 6, 9], { kernel_shape: [2, 2], strides: [3, 3], ceil_mode: 1 }],
+    ['k3 s2 on 7×7 (no window dropped)', [2, 2, 7, 7], { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 }],
+    ['k3 s2 p1 on 6×6 (no window dropped)', [2, 2, 6, 6], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1 }],
+  ];
+  /** pool → Tanh → mean over the spatial axes → Gemm: the logits' shape no longer depends on the pool's. */
+  const pooledClassifier = (op: string, x: number[], attrs: Record<string, AttrValue>): ModelSpec => ({
+    inputs: { x },
+    floats: { w: { dims: [3, x[1]], values: Array.from({ length: 3 * x[1] }, (_, i) => Math.sin(i + 1)) } },
+    nodes: [
+      { op, inputs: ['x'], outputs: ['p'], attrs },
+      { op: 'Tanh', inputs: ['p'], outputs: ['t'] },
+      { op: 'ReduceMean', inputs: ['t'], outputs: ['m'], attrs: { axes: [2, 3], keepdims: 0 } },
+      { op: 'Gemm', inputs: ['m', 'w'], outputs: ['y'], attrs: { transB: 1 } },
+    ],
+    output: 'y',
+  });
+  for (const [label, x, attrs] of geometries) {
+    it(`MaxPool ${label}`, async () => {
+      const options = { feeds: { x: separated(x, 6) } };
+      await expectGradients(`MaxPool ceil ${label}`, pool('MaxPool', x, attrs), MAX_EPS, options);
+      await expectGradients(`MaxPool ceil ${label} classifier`, pooledClassifier('MaxPool', x, attrs), MAX_EPS, options);
+    });
+    it(`AveragePool ${label}, count_include_pad 0 and 1`, async () => {
+      for (const countIncludePad of [0, 1]) {
+        const averaged = { ...attrs, count_include_pad: countIncludePad };
+        await expectGradients(`AveragePool ceil ${label} cip ${countIncludePad}`, pool('AveragePool', x, averaged), LINEAR_EPS);
+        // Tanh makes the chain non-linear: ε = 1e-2 keeps its truncation error near 1e-5.
+        await expectGradients(`AveragePool ceil ${label} cip ${countIncludePad} classifier`, pooledClassifier('AveragePool', x, averaged), 1e-2);
+      }
+    });
+  }
+  it('the pooled values are unchanged in the gradient model', async () => {
+    for (const op of ['MaxPool', 'AveragePool']) {
+      const attrs = { kernel_shape: [2, 2], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1, ...(op === 'AveragePool' ? { count_include_pad: 1 } : {}) };
+      const model = buildModel(pool(op, [2, 2, 5, 6], attrs));
+      const x = randomTensor([2, 2, 5, 6], 7);
+      const forward = await ort.InferenceSession.create(toBinary(ModelProtoSchema, model));
+      const { y } = await forward.run({ x });
+      const built = await buildGradientModel(model, { wrt: ['x'], head: { kind: 'dot' }, feeds: { x }, logits: 'y' });
+      const session = await ort.InferenceSession.create(toBinary(ModelProtoSchema, built.model));
+      const outputs = await session.run({ x, [built.cotangent!]: randomTensor([...y.dims], 8) });
+      expect(outputs[built.logits].dims).toEqual(y.dims);
+      // Within rounding: ORT's floor- and ceil-mode AveragePool kernels differ in the last bit.
+      const pooled = outputs[built.logits].data as Float32Array;
+      (y.data as Float32Array).forEach((v, i) => expect(pooled[i]).toBeCloseTo(v, 6));
+      await forward.release();
+      await session.release();
+    }
+  });
+  it('a pool before the values differentiated (no backward through it) still loads', async () => {
+    // Only the loss head meets the pool's misdeclared output here: w scales the pooled channels.
+    const x = [2, 2, 5, 6];
+    const spec: ModelSpec = {
+      inputs: { x, w: [1, 2, 1, 1] },
+      nodes: [
+        { op: 'MaxPool', inputs: ['x'], outputs: ['p'], attrs: { kernel_shape: [2, 2], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1 } },
+        { op: 'Mul', inputs: ['p', 'w'], outputs: ['y'] },
+      ],
+      output: 'y',
+    };
+    await expectGradients('MaxPool ceil before the weight', spec, LINEAR_EPS, { wrt: ['w'] });
   });
 });
 
