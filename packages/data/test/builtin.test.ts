@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { decodeFashionClass, decodeMnistClass } from '../src/builtin.js';
 import { DataError, loadBuiltin, parseDatasetRef, type BuiltinName, type Dataset } from '../src/index.js';
+import { dataErrorMessage as errorOf } from './helpers.js';
 
 const PIXELS = 784;
 
@@ -33,17 +34,6 @@ function sha256(array: Float32Array | Int32Array): string {
 function expectOnByteGrid(dataset: Dataset): void {
   const offGrid = dataset.x.findIndex((v) => !(v >= 0 && v <= 1) || v !== Math.fround(Math.round(v * 255) / 255));
   expect(offGrid).toBe(-1);
-}
-
-function errorOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DataError);
-    expect((error as Error).message).not.toContain('\n');
-    return (error as Error).message;
-  }
-  throw new Error('expected a DataError');
 }
 
 describe('parseDatasetRef', () => {

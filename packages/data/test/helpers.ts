@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { onTestFinished } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
 
-import type { NdArray } from '../src/index.js';
+import { DataError, type NdArray } from '../src/index.js';
 
 /** Bytes NumPy wrote (see fixtures/make_fixtures.py). */
 export function fixture(name: string): Uint8Array {
@@ -60,4 +60,20 @@ export function npyWith(header: string, data: Uint8Array = new Uint8Array(0), ma
   if (major === 1) head.writeUInt16LE(text.length, 8);
   else head.writeUInt32LE(text.length, 8);
   return new Uint8Array(Buffer.concat([head, text, data]));
+}
+
+/** The DataError `run` throws, checked to be one line. */
+export function dataErrorOf(run: () => unknown): DataError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(DataError);
+    expect((error as Error).message).not.toContain('\n');
+    return error as DataError;
+  }
+  throw new Error('expected a DataError');
+}
+
+export function dataErrorMessage(run: () => unknown): string {
+  return dataErrorOf(run).message;
 }

@@ -4,20 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { DataError, parseNpy, readNpy, serializeNpy, writeNpy, type NdArray } from '../src/index.js';
-import { bytesOf, everyDtype, fixture, hasNumpy, npyWith, python, tempDir } from './helpers.js';
+import { bytesOf, dataErrorOf as errorOf, everyDtype, fixture, hasNumpy, npyWith, python, tempDir } from './helpers.js';
 
 const I64 = [-(2n ** 63n), -1n, 0n, 1n, 2n ** 63n - 1n];
-
-function errorOf(run: () => unknown): DataError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DataError);
-    expect((error as Error).message).not.toContain('\n');
-    return error as DataError;
-  }
-  throw new Error('expected a DataError');
-}
 
 describe('parseNpy on files NumPy wrote', () => {
   const cases: [string, NdArray['dtype'], number[], unknown[]][] = [

@@ -7,18 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import { crc32Portable } from '../src/crc32.js';
 import { crc32, DataError, parseNpz, readNpz, serializeNpz, writeNpz, type NdArray } from '../src/index.js';
-import { bytesOf, everyDtype, fixture, hasCommand, hasNumpy, hasPython, python, tempDir } from './helpers.js';
-
-function errorOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DataError);
-    expect((error as Error).message).not.toContain('\n');
-    return (error as Error).message;
-  }
-  throw new Error('expected a DataError');
-}
+import { bytesOf, dataErrorMessage as errorOf, everyDtype, fixture, hasCommand, hasNumpy, hasPython, python, tempDir } from './helpers.js';
 
 /** Replaces every occurrence of `from` by `to` (same length): names appear in local and central headers. */
 function rename(bytes: Uint8Array, from: string, to: string): Uint8Array {
