@@ -3,8 +3,7 @@
 // statistics; the native optimizer then steps all parameters as one flat vector. Every random
 // choice (initialisation, shuffling, dropout masks) comes from the seed and the position in
 // training, so a run resumed from a checkpoint continues exactly as the uninterrupted one.
-import { createHash } from 'node:crypto';
-import { access, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { ModelProto } from 'onnx-buf';
@@ -20,10 +19,11 @@ import { createSession, type SessionOptions } from '../session.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { TrainingError } from './errors.js';
 import { reinitialize } from './init.js';
+import { assertSameSettings, type CheckpointHeader, exists, fingerprint } from './resume.js';
 import { gatherValues, parameterLayout, withValues } from './parameters.js';
 import { learningRate, type Schedule } from './schedule.js';
 import { streamKey } from './streams.js';
-import { buildTrainingGraph, type TrainingGraph } from './training-graph.js';
+import { buildTrainingGraph, type DropoutMask, type TrainingGraph } from './training-graph.js';
 
 export interface TrainingData {
   /** [n, ...sampleDims], row-major. */
@@ -96,13 +96,6 @@ export interface TrainResult {
   parameterCount: number;
 }
 
-interface CheckpointHeader {
-  epochsDone: number;
-  optimizerSteps: number;
-  settings: Record<string, unknown>;
-  history: EpochSummary[];
-}
-
 interface StepSession {
   graph: TrainingGraph;
   session: ort.InferenceSession;
@@ -130,7 +123,7 @@ export async function train(model: ModelProto, data: TrainingData, options: Trai
   let epochsDone = 0;
   let resumedFrom: number | undefined;
   if (o.checkpoint && o.resume && (await exists(o.checkpoint))) {
-    const saved = await readCheckpoint<CheckpointHeader>(o.checkpoint);
+    const saved = await readCheckpoint<CheckpointHeader<EpochSummary>>(o.checkpoint);
     assertSameSettings(o.checkpoint, saved.header.settings, settings);
     parameters.set(saved.sections.parameters);
     statistics.set(saved.sections.statistics);
@@ -172,6 +165,7 @@ export async function train(model: ModelProto, data: TrainingData, options: Trai
     const classes = first.graph.classes;
     checkLabels(data.labels, classes, 'training');
     if (o.validation) checkLabels(o.validation.labels, classes, 'validation');
+    if (targets && targets.length !== n * classes) throw new TrainingError(`the teacher has ${targets.length / n} classes and the student ${classes}; distillation needs the same classes`);
 
     for (let epoch = epochsDone; epoch < o.epochs; epoch++) {
       const began = performance.now();
@@ -186,14 +180,7 @@ export async function train(model: ModelProto, data: TrainingData, options: Trai
         for (const slot of layout.parameters) feeds[slot.name] = new ort.Tensor('float32', parameters.subarray(slot.offset, slot.offset + slot.size), slot.dims);
         for (const slot of layout.statistics) feeds[slot.name] = new ort.Tensor('float32', statistics.subarray(slot.offset, slot.offset + slot.size), slot.dims);
         const globalStep = BigInt(epoch * steps + step);
-        let maskOffset = 0n;
-        for (const mask of graph.masks) {
-          const size = mask.dims.reduce((a, b) => a * b, 1);
-          const u = await randomUniform(size, { seed: dropoutKey, offset: globalStep * BigInt(maskTotal) + maskOffset });
-          const keep = 1 / (1 - mask.ratio);
-          feeds[mask.name] = new ort.Tensor('float32', u.map((v) => (v < mask.ratio ? 0 : keep)), mask.dims);
-          maskOffset += BigInt(size);
-        }
+        Object.assign(feeds, await drawMasks(graph.masks, dropoutKey, globalStep * BigInt(maskTotal)));
 
         const out = await session.run(feeds);
         const losses = out[graph.loss].data as Float32Array;
@@ -225,7 +212,7 @@ export async function train(model: ModelProto, data: TrainingData, options: Trai
       history.push(summary);
       if (o.checkpoint) {
         const sections: Record<string, Float32Array> = { parameters, statistics, ...(sgd ? { momentum: sgd.momentumBuffer } : { m: adam!.m, v: adam!.v }) };
-        await writeCheckpoint<CheckpointHeader>(o.checkpoint, { header: { epochsDone: epoch + 1, optimizerSteps: (sgd ?? adam)!.step, settings, history }, sections });
+        await writeCheckpoint<CheckpointHeader<EpochSummary>>(o.checkpoint, { header: { epochsDone: epoch + 1, optimizerSteps: (sgd ?? adam)!.step, settings, history }, sections });
       }
       o.onEpoch?.(summary);
     }
@@ -259,6 +246,19 @@ function checkLabels(labels: ArrayLike<number>, classes: number, which: string):
       throw new TrainingError(`${which} label ${label} at index ${i} is outside [0, ${classes}): the model has ${classes} classes`);
     }
   }
+}
+
+/** Each mask's units dropped with its ratio, the kept ones scaled by 1 / (1 − ratio); `offset` is the step's place in the stream. */
+async function drawMasks(masks: DropoutMask[], key: bigint, offset: bigint): Promise<Record<string, ort.Tensor>> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const mask of masks) {
+    const size = mask.dims.reduce((a, b) => a * b, 1);
+    const u = await randomUniform(size, { seed: key, offset });
+    const keep = 1 / (1 - mask.ratio);
+    feeds[mask.name] = new ort.Tensor('float32', u.map((v) => (v < mask.ratio ? 0 : keep)), mask.dims);
+    offset += BigInt(size);
+  }
+  return feeds;
 }
 
 /** A uniformly random order of 0..n−1: the argsort of n uniform numbers (ties broken by index). */
@@ -302,42 +302,4 @@ async function evaluate(model: ModelProto, data: TrainingData, o: SessionOptions
   const { loss } = await membershipMetrics(logits, labels, classes);
   const correct = countCorrect(logits, classes, labels, Uint32Array.from(labels, (_, i) => i));
   return { validationLoss: loss.reduce((a, b) => a + b, 0) / labels.length, validationAccuracy: correct / labels.length };
-}
-
-/** What a checkpoint must match to be resumed: the model, the data and every setting that shapes training. */
-function fingerprint(model: ModelProto, data: TrainingData, o: Checked): Record<string, unknown> {
-  const hash = (...parts: ArrayBufferView[]) => {
-    const h = createHash('sha256');
-    for (const p of parts) h.update(new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
-    return h.digest('hex').slice(0, 16);
-  };
-  return {
-    model: hash(encodeModel(model)),
-    data: hash(data.x, Float64Array.from(data.labels)),
-    teacher: o.distill ? hash(encodeModel(o.distill.teacher)) : null,
-    temperature: o.distill?.temperature ?? null,
-    // More epochs extend a run, except under a cosine schedule, whose rates depend on the total.
-    epochs: o.schedule.kind === 'cosine' ? o.epochs : null,
-    batchSize: o.batchSize,
-    optimizer: o.optimizer,
-    lr: o.lr,
-    momentum: o.momentum ?? 0,
-    nesterov: o.nesterov ?? false,
-    weightDecay: o.weightDecay ?? 0,
-    schedule: o.schedule,
-    seed: o.seed,
-    reinit: o.reinit ?? false,
-  };
-}
-
-function assertSameSettings(path: string, saved: Record<string, unknown>, now: Record<string, unknown>): void {
-  const differing = Object.keys(now).filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(now[k]));
-  if (differing.length > 0) {
-    const list = differing.map((k) => `${k} ${JSON.stringify(saved[k])} → ${JSON.stringify(now[k])}`).join(', ');
-    throw new TrainingError(`${path} was written by a different run (${list}); use the same settings to resume, or delete it to start over`);
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
 }
