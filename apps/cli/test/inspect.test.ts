@@ -1,5 +1,5 @@
 // `onnx-audit inspect` on model files written here: the report equals the library's, a trailing
-// Softmax is named, and a broken file ends in one line and exit code 1.
+// Softmax is named, and a broken file or graph ends in one line and exit code 1.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
+
+import { clone, create } from '@bufbuild/protobuf';
+import { type ModelProto, ModelProtoSchema, OperatorSetIdProtoSchema } from 'onnx-buf';
 
 import { encodeModel, inspectModel } from '@onnx-audit/onnx';
 
@@ -49,6 +52,26 @@ describe('onnx-audit inspect', () => {
       expect(r.status).toBe(1);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(/^onnx-audit: .*(truncated|missing)\.onnx/);
+    }
+  });
+
+  it('names an op the gradient builder cannot differentiate, and a node reading a missing value, in one line', () => {
+    const unknownOp = clone(ModelProtoSchema, model);
+    unknownOp.graph!.node[0].opType = 'FancyGemm';
+    unknownOp.graph!.node[0].domain = 'com.example';
+    unknownOp.opsetImport.push(create(OperatorSetIdProtoSchema, { domain: 'com.example', version: 1n }));
+    const missing = clone(ModelProtoSchema, model);
+    missing.graph!.node[0].input[1] = 'W_missing';
+    const cases: Array<[string, ModelProto, RegExp]> = [
+      ['unknown-op.onnx', unknownOp, /not differentiable: com\.example\.FancyGemm \(node 'fc'\)$/],
+      ['missing.onnx', missing, /node 'fc'.*'W_missing'/],
+    ];
+    for (const [name, broken, message] of cases) {
+      writeFileSync(join(dir, name), encodeModel(broken));
+      const r = cli('grad', '--model', join(dir, name), '--data', join(dir, 'unused.npz'), '--out', join(dir, 'g.npy'));
+      expect(r.status, name).toBe(1);
+      expect(r.stderr.trim().split('\n'), name).toHaveLength(1);
+      expect(r.stderr.trim(), name).toMatch(message);
     }
   });
 });
