@@ -39,3 +39,6 @@ export { TrainingError } from './train/errors.js';
 export { reinitialize } from './train/init.js';
 export { parameterLayout } from './train/parameters.js';
 export type { ParameterLayout, Slot } from './train/parameters.js';
+export { buildTrainingGraph } from './train/training-graph.js';
+export type { DropoutMask, TrainingGraph } from './train/training-graph.js';
+export { slotsAsInputs } from './train/parameters.js';
