@@ -242,16 +242,26 @@ export interface RandomOptions extends DeviceOption {
   offset?: Seed;
 }
 
+export interface RandomFillOptions extends RandomOptions {
+  /** Where to write the `count` numbers (default: a new array); reusing one spares the garbage collector. */
+  out?: Float32Array;
+}
+
+function outputOf(count: number, out: Float32Array | undefined): Float32Array {
+  if (out && out.length !== count) throw new RangeError(`out holds ${out.length} numbers, expected ${count}`);
+  return out ?? new Float32Array(count);
+}
+
 /** `count` uniform numbers in [0, 1) from the Philox-4x32-10 stream of (seed, offset); the same on CPU and CUDA. */
-export async function randomUniform(count: number, options: RandomOptions): Promise<Float32Array> {
-  const out = new Float32Array(count);
+export async function randomUniform(count: number, options: RandomFillOptions): Promise<Float32Array> {
+  const out = outputOf(count, options.out);
   await native().randomFill(resolveDevice(options.device), 'uniform', options.seed, options.offset ?? 0, out);
   return out;
 }
 
 /** `count` standard normal numbers (Box–Muller on Philox-4x32-10) from the stream of (seed, offset). */
-export async function randomNormal(count: number, options: RandomOptions): Promise<Float32Array> {
-  const out = new Float32Array(count);
+export async function randomNormal(count: number, options: RandomFillOptions): Promise<Float32Array> {
+  const out = outputOf(count, options.out);
   await native().randomFill(resolveDevice(options.device), 'normal', options.seed, options.offset ?? 0, out);
   return out;
 }

@@ -263,6 +263,14 @@ describe('random numbers', () => {
     });
   }
 
+  it('write into a given array of the right length, and refuse one of another', async () => {
+    const out = new Float32Array(1000);
+    const returned = await native.randomUniform(1000, { seed: 3n, offset: 11, out });
+    expect(returned).toBe(out);
+    expect(maxRelError(out, ref.randomUniform(3n, 11, 1000))).toBe(0);
+    await expect(native.randomNormal(999, { seed: 3n, out })).rejects.toThrow('out holds 1000 numbers, expected 999');
+  });
+
   it('draws ball samples and directions like the reference', async () => {
     const n = 9, d = 257;
     const x0 = floats(n * d, 4, 0.5, 0.5);
