@@ -42,3 +42,5 @@ export type { ParameterLayout, Slot } from './train/parameters.js';
 export { buildTrainingGraph } from './train/training-graph.js';
 export type { DropoutMask, TrainingGraph } from './train/training-graph.js';
 export { slotsAsInputs } from './train/parameters.js';
+export { withInputNormalisation } from './model/normalisation.js';
+export type { Normalisation } from './model/normalisation.js';
