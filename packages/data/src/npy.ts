@@ -41,37 +41,75 @@ const GROWTH_AXIS_MAX_DIGITS = 21;
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const RESAVE = 're-save the array with np.save';
 
-/** Parses a .npy file's bytes. `file` names it in error messages. The data is copied into a
- * fresh (hence aligned) buffer in the host's byte order. */
-export function parseNpy(bytes: Uint8Array, file?: string): NdArray {
-  if (bytes.length === 0) throw new DataError(file, `file is empty (0 bytes); ${RESAVE}`);
-  const magicLength = Math.min(bytes.length, MAGIC.length);
-  if (!MAGIC.slice(0, magicLength).every((b, i) => bytes[i] === b)) {
-    const zip = bytes[0] === 0x50 && bytes[1] === 0x4b;
+/** What a .npy header says about the array, and where its data lies. */
+export interface NpyHeader {
+  dtype: Dtype;
+  shape: number[];
+  /** The data is big-endian on a little-endian host (or the reverse) and needs its bytes swapped. */
+  swap: boolean;
+  /** The offset of the first data byte. */
+  dataStart: number;
+  /** prod(shape) times the item size. */
+  dataBytes: number;
+}
+
+/**
+ * The offset of a .npy file's first data byte, from its first 12 bytes (`prefix`; fewer when the
+ * file is shorter). Checks the magic string, version and preamble; `size` is the file's length.
+ */
+export function npyDataStart(prefix: Uint8Array, size: number, file?: string): number {
+  if (size === 0) throw new DataError(file, `file is empty (0 bytes); ${RESAVE}`);
+  const magicLength = Math.min(size, MAGIC.length);
+  if (!MAGIC.slice(0, magicLength).every((b, i) => prefix[i] === b)) {
+    const zip = prefix[0] === 0x50 && prefix[1] === 0x4b;
     throw new DataError(file, zip ? 'file is a zip archive (.npz), not a .npy file; read it with readNpz' : `not a .npy file (it does not start with the \\x93NUMPY magic string); ${RESAVE}`);
   }
-  const major = bytes[6];
+  const major = prefix[6];
   const lengthBytes = major === 1 ? 2 : 4;
-  if (bytes.length < 8 + lengthBytes) {
-    throw new DataError(file, `file is truncated: ${bytes.length} bytes, fewer than the ${8 + lengthBytes} of a .npy preamble; ${RESAVE}`);
+  if (size < 8 + lengthBytes) {
+    throw new DataError(file, `file is truncated: ${size} bytes, fewer than the ${8 + lengthBytes} of a .npy preamble; ${RESAVE}`);
   }
-  const minor = bytes[7];
+  const minor = prefix[7];
   if ((major !== 1 && major !== 2 && major !== 3) || minor !== 0) {
     throw new DataError(file, `.npy format version ${major}.${minor} is not supported (1.0, 2.0 and 3.0 are); ${RESAVE}`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
   const headerLength = lengthBytes === 2 ? view.getUint16(8, true) : view.getUint32(8, true);
   const dataStart = 8 + lengthBytes + headerLength;
-  if (dataStart > bytes.length) {
-    throw new DataError(file, `file is truncated: its header needs ${dataStart} bytes but the file has ${bytes.length}; ${RESAVE}`);
+  if (dataStart > size) {
+    throw new DataError(file, `file is truncated: its header needs ${dataStart} bytes but the file has ${size}; ${RESAVE}`);
   }
-  const headerBytes = bytes.subarray(8 + lengthBytes, dataStart);
+  return dataStart;
+}
+
+/** The header of a .npy file whose first bytes, through at least the end of the header, are `bytes`. */
+export function parseNpyHeader(bytes: Uint8Array, file?: string): NpyHeader {
+  const dataStart = npyDataStart(bytes, bytes.length, file);
+  const major = bytes[6];
+  const headerBytes = bytes.subarray(major === 1 ? 10 : 12, dataStart);
   const header = major === 3 ? decodeUtf8(headerBytes, file) : Buffer.from(headerBytes).toString('latin1');
   const { dtype, swap, shape } = readHeader(header, major < 3, file);
+  const dataBytes = shape.reduce((a, b) => a * b, 1) * DTYPES[dtype].size;
+  return { dtype, shape, swap, dataStart, dataBytes };
+}
 
+/** The size in bytes of one element of `dtype`. */
+export function itemSize(dtype: Dtype): number {
+  return DTYPES[dtype].size;
+}
+
+/** `buffer` (a whole number of elements of `dtype`, in the file's byte order) as a typed array in
+ * the host's byte order; swaps the bytes in place when `swap` is set. */
+export function npyView(buffer: ArrayBuffer, dtype: Dtype, swap: boolean): NdData {
   const info = DTYPES[dtype];
-  const count = shape.reduce((a, b) => a * b, 1);
-  const expected = count * info.size;
+  if (swap) swapBytes(new Uint8Array(buffer), info.size);
+  return info.view(buffer);
+}
+
+/** Parses a .npy file's bytes. `file` names it in error messages. The data is copied into a
+ * fresh (hence aligned) buffer in the host's byte order. */
+export function parseNpy(bytes: Uint8Array, file?: string): NdArray {
+  const { dtype, swap, shape, dataStart, dataBytes: expected } = parseNpyHeader(bytes, file);
   const actual = bytes.length - dataStart;
   if (expected !== actual) {
     const problem = expected > actual ? 'file is truncated' : 'file has bytes after the array data';
@@ -80,8 +118,7 @@ export function parseNpy(bytes: Uint8Array, file?: string): NdArray {
   // A fresh buffer: the file's bytes may sit at an offset no typed array can start at.
   const copy = new Uint8Array(expected);
   copy.set(bytes.subarray(dataStart, dataStart + expected));
-  if (swap) swapBytes(copy, info.size);
-  return { dtype, shape, data: info.view(copy.buffer) };
+  return { dtype, shape, data: npyView(copy.buffer, dtype, swap) };
 }
 
 function decodeUtf8(bytes: Uint8Array, file: string | undefined): string {
@@ -148,7 +185,7 @@ function swapBytes(bytes: Uint8Array, size: number): void {
   }
 }
 
-function shapeRepr(shape: number[]): string {
+export function shapeRepr(shape: number[]): string {
   return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
 }
 

@@ -48,22 +48,32 @@ function findEnd(bytes: Uint8Array, view: DataView, file: string | undefined): n
   throw new DataError(file, `not a .npz file (no zip end-of-central-directory record found); save the arrays with np.savez`);
 }
 
-/** The members listed in the central directory, in order. */
-export function listZip(bytes: Uint8Array, file?: string): ZipEntry[] {
-  const view = viewOf(bytes);
-  const end = findEnd(bytes, view, file);
+/** Where the central directory lies, as absolute file offsets. */
+export interface ZipDirectory {
+  count: number;
+  offset: number;
+  size: number;
+}
+
+/**
+ * The end records of a zip whose last bytes are `tail`, `base` being the offset of `tail[0]` in
+ * the file (0 when `tail` is the whole file): where the central directory lies.
+ */
+export function readZipEnd(tail: Uint8Array, base: number, file?: string): ZipDirectory {
+  const view = viewOf(tail);
+  const end = findEnd(tail, view, file);
   let disk = view.getUint16(end + 4, true);
   let directoryDisk = view.getUint16(end + 6, true);
   let count = view.getUint16(end + 10, true);
   let diskCount = view.getUint16(end + 8, true);
   let directorySize = view.getUint32(end + 12, true);
   let directoryOffset = view.getUint32(end + 16, true);
-  let directoryLimit = end;
+  let directoryLimit = base + end;
 
   const locator = end - 20;
   if (locator >= 0 && view.getUint32(locator, true) === LOCATOR64) {
-    const end64 = Number(view.getBigUint64(locator + 8, true));
-    if (end64 + 56 > locator || view.getUint32(end64, true) !== END64) {
+    const end64 = Number(view.getBigUint64(locator + 8, true)) - base;
+    if (end64 < 0 || end64 + 56 > locator || view.getUint32(end64, true) !== END64) {
       throw new DataError(file, `file is truncated or damaged: its ZIP64 end record is missing; ${RECREATE}`);
     }
     disk = view.getUint32(end64 + 16, true);
@@ -72,7 +82,7 @@ export function listZip(bytes: Uint8Array, file?: string): ZipEntry[] {
     count = Number(view.getBigUint64(end64 + 32, true));
     directorySize = Number(view.getBigUint64(end64 + 40, true));
     directoryOffset = Number(view.getBigUint64(end64 + 48, true));
-    directoryLimit = end64;
+    directoryLimit = base + end64;
   } else if (count === MAX16 || directorySize === MAX32 || directoryOffset === MAX32) {
     throw new DataError(file, `file is damaged: its end record calls for a ZIP64 end record that is not there; ${RECREATE}`);
   }
@@ -82,10 +92,19 @@ export function listZip(bytes: Uint8Array, file?: string): ZipEntry[] {
   if (directoryOffset + directorySize > directoryLimit) {
     throw new DataError(file, `file is truncated or damaged: its central directory (${directorySize} bytes at offset ${directoryOffset}) lies beyond the ${directoryLimit} bytes before the end record; ${RECREATE}`);
   }
+  return { count, offset: directoryOffset, size: directorySize };
+}
 
+/**
+ * The members listed in the central directory, in order. `bytes` is the file from offset `base`
+ * to its end, and must hold the whole central directory.
+ */
+export function listZip(bytes: Uint8Array, file?: string, base = 0): ZipEntry[] {
+  const view = viewOf(bytes);
+  const { count, offset: directoryOffset, size: directorySize } = readZipEnd(bytes, base, file);
   const entries: ZipEntry[] = [];
-  const directoryEnd = directoryOffset + directorySize;
-  let at = directoryOffset;
+  const directoryEnd = directoryOffset + directorySize - base;
+  let at = directoryOffset - base;
   for (let i = 0; i < count; i++) {
     if (at + 46 > directoryEnd || view.getUint32(at, true) !== CENTRAL) {
       throw new DataError(file, `file is damaged: central directory entry ${i + 1} of ${count} is missing or malformed; ${RECREATE}`);
@@ -145,46 +164,60 @@ function readZip64Extra(view: DataView, start: number, length: number, entry: Zi
   }
 }
 
-/** A member's uncompressed bytes, checked against its CRC-32. */
-export function extractZip(bytes: Uint8Array, entry: ZipEntry, file?: string): Uint8Array {
-  const view = viewOf(bytes);
+/**
+ * The file offset where a member's stored or deflated bytes start, from the bytes at its local
+ * header (`local`: 30 plus the name's length, or up to the end of a file of `fileSize` bytes).
+ * Checks that the member is there whole and that it can be read.
+ */
+export function memberDataStart(local: Uint8Array, entry: ZipEntry, fileSize: number, file?: string): number {
+  const view = viewOf(local);
   const member = `member '${entry.name}'`;
   if (entry.flags & 1) throw new DataError(file, `${member} is encrypted; re-create the file without a password`);
   const at = entry.localOffset;
-  if (at + 30 > bytes.length || view.getUint32(at, true) !== LOCAL) {
+  if (local.length < 30 || view.getUint32(0, true) !== LOCAL) {
     throw new DataError(file, `file is truncated or damaged: ${member} has no local header at offset ${at}; ${RECREATE}`);
   }
-  const nameLength = view.getUint16(at + 26, true);
-  const localName = bytes.subarray(at + 30, at + 30 + nameLength);
+  const nameLength = view.getUint16(26, true);
+  const localName = local.subarray(30, 30 + nameLength);
   if (Buffer.compare(localName, entry.rawName) !== 0) {
     throw new DataError(file, `file is damaged: ${member}'s local header names '${Buffer.from(localName).toString('latin1')}'; ${RECREATE}`);
   }
-  const start = at + 30 + nameLength + view.getUint16(at + 28, true);
+  const start = at + 30 + nameLength + view.getUint16(28, true);
   const stop = start + entry.compressedSize;
-  if (stop > bytes.length) {
-    throw new DataError(file, `file is truncated: ${member} needs bytes up to offset ${stop} but the file has ${bytes.length}; ${RECREATE}`);
+  if (stop > fileSize) {
+    throw new DataError(file, `file is truncated: ${member} needs bytes up to offset ${stop} but the file has ${fileSize}; ${RECREATE}`);
   }
-  const stored = bytes.subarray(start, stop);
-  let data: Uint8Array;
-  if (entry.method === 0) {
-    data = stored;
-  } else if (entry.method === 8) {
+  if (entry.method !== 0 && entry.method !== 8) {
+    throw new DataError(file, `${member} uses zip compression method ${entry.method}; only stored (0) and deflated (8) are supported, so ${RECREATE} or np.savez_compressed`);
+  }
+  return start;
+}
+
+/** Checks a member's uncompressed length and CRC-32 against the zip directory. */
+export function checkMember(entry: ZipEntry, length: number, crc: number, file?: string): void {
+  const member = `member '${entry.name}'`;
+  if (length !== entry.size) {
+    throw new DataError(file, `${member} is corrupt: it holds ${length} bytes but the zip directory says ${entry.size}; re-download or ${RECREATE}`);
+  }
+  if (crc !== entry.crc) {
+    throw new DataError(file, `${member} is corrupt: its CRC-32 is ${hex(crc)} but the zip directory records ${hex(entry.crc)}; re-download or ${RECREATE}`);
+  }
+}
+
+/** A member's uncompressed bytes, checked against its CRC-32. */
+export function extractZip(bytes: Uint8Array, entry: ZipEntry, file?: string): Uint8Array {
+  const start = memberDataStart(bytes.subarray(entry.localOffset), entry, bytes.length, file);
+  const stored = bytes.subarray(start, start + entry.compressedSize);
+  let data = stored;
+  if (entry.method === 8) {
     try {
       // The bound stops a forged size from inflating into gigabytes.
       data = inflateRawSync(stored, { maxOutputLength: Math.max(1, entry.size) });
     } catch (error) {
-      throw new DataError(file, `${member} is corrupt: its deflate data does not decompress to ${entry.size} bytes (${(error as Error).message}); re-download or ${RECREATE}`);
+      throw new DataError(file, `member '${entry.name}' is corrupt: its deflate data does not decompress to ${entry.size} bytes (${(error as Error).message}); re-download or ${RECREATE}`);
     }
-  } else {
-    throw new DataError(file, `${member} uses zip compression method ${entry.method}; only stored (0) and deflated (8) are supported, so ${RECREATE} or np.savez_compressed`);
   }
-  if (data.length !== entry.size) {
-    throw new DataError(file, `${member} is corrupt: it holds ${data.length} bytes but the zip directory says ${entry.size}; re-download or ${RECREATE}`);
-  }
-  const actual = crc32(data);
-  if (actual !== entry.crc) {
-    throw new DataError(file, `${member} is corrupt: its CRC-32 is ${hex(actual)} but the zip directory records ${hex(entry.crc)}; re-download or ${RECREATE}`);
-  }
+  checkMember(entry, data.length, crc32(data), file);
   return data;
 }
 
