@@ -44,3 +44,4 @@ export type { DropoutMask, TrainingGraph } from './train/training-graph.js';
 export { slotsAsInputs } from './train/parameters.js';
 export { withInputNormalisation } from './model/normalisation.js';
 export type { Normalisation } from './model/normalisation.js';
+export { GraphEditor } from './autodiff/graph.js';
