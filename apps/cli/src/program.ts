@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 
 import { Command, CommanderError } from 'commander';
 
+import { calibrateCommand } from './commands/calibrate.js';
 import { doctorCommand } from './commands/doctor.js';
 import { gradCommand } from './commands/grad.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -19,7 +20,7 @@ export function buildProgram(): Command {
     .option('--verbose', 'print full errors with stack traces')
     .showHelpAfterError('(run onnx-audit --help for usage)')
     .exitOverride();
-  for (const command of [doctorCommand(), inspectCommand(), gradCommand(), trainCommand()]) {
+  for (const command of [doctorCommand(), inspectCommand(), gradCommand(), trainCommand(), calibrateCommand()]) {
     // addCommand does not pass on exitOverride and the help-after-error text; copy them.
     program.addCommand(command.copyInheritedSettings(program));
   }
