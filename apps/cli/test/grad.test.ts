@@ -69,4 +69,20 @@ describe('onnx-audit grad', () => {
       expect(r.stderr, name).toMatch(message);
     }
   });
+
+  it('puts --mean/--std into the graph (gradients in the user\'s units: ∂/∂x = ∂/∂x̂ / std) and holds data to --input-range', async () => {
+    const raw = join(dir, 'raw.npz');
+    const normalised = join(dir, 'normalised.npz');
+    await writeNpz(raw, { x: { dtype: 'float32', shape: [N, D], data: X }, y: { dtype: 'int32', shape: [N], data: Y } });
+    await writeNpz(normalised, { x: { dtype: 'float32', shape: [N, D], data: X.map((v) => (v - 0.5) / 2) }, y: { dtype: 'int32', shape: [N], data: Y } });
+    expect(cli('grad', '--model', modelPath, '--data', raw, '--out', join(dir, 'user.npy'), '--mean', '0.5', '--std', '2').status).toBe(0);
+    expect(cli('grad', '--model', modelPath, '--data', normalised, '--out', join(dir, 'inner.npy')).status).toBe(0);
+    const user = (await readNpy(join(dir, 'user.npy'))).data as Float32Array;
+    const inner = (await readNpy(join(dir, 'inner.npy'))).data as Float32Array;
+    user.forEach((g, i) => expect(g).toBeCloseTo(inner[i] / 2, 6));
+
+    const outside = cli('grad', '--model', modelPath, '--data', raw, '--out', join(dir, 'x.npy'), '--input-range', '0,1');
+    expect(outside.status).toBe(1);
+    expect(outside.stderr.trim()).toMatch(/^onnx-audit: .*raw\.npz: x holds -?[\d.]+ at flat index \d+, outside --input-range 0,1; fix the data or the range$/);
+  });
 });

@@ -8,8 +8,9 @@ import { type Device, inspectModel, predictLogits, readModel, writeModel } from 
 
 import { readLabelledData } from '../dataset.js';
 import { UserError } from '../errors.js';
+import { addInputSpaceOptions, checkInputRange, type InputSpaceFlags, modelInUserSpace } from '../input-space.js';
 
-interface CalibrateFlags {
+interface CalibrateFlags extends InputSpaceFlags {
   model: string;
   data: string;
   test?: string;
@@ -25,7 +26,7 @@ interface CalibrateFlags {
 const METRICS = ['accuracy', 'nll', 'brier', 'ece', 'mce', 'classwiseEce', 'ace'] as const;
 
 export function calibrateCommand(): Command {
-  return new Command('calibrate')
+  return addInputSpaceOptions(new Command('calibrate')
     .description('fit a calibrator on validation data, report calibration before and after, and export the calibrated model')
     .requiredOption('--model <file>', 'the .onnx classifier')
     .requiredOption('--data <source>', 'validation data to fit on: .npz (x, y), .csv, an image folder, or builtin:NAME')
@@ -36,17 +37,18 @@ export function calibrateCommand(): Command {
     .option('--out <file>', 'write the calibrated model (temperature, vector and matrix scaling)')
     .option('--json', 'print one JSON object instead of a table')
     .addOption(new Option('--device <device>', 'cpu or cuda (falls back to cpu when CUDA is missing)').choices(['cpu', 'cuda']).default('cpu'))
-    .option('--batch-size <n>', 'samples per run', (v) => Number.parseInt(v, 10), 256)
+    .option('--batch-size <n>', 'samples per run', (v) => Number.parseInt(v, 10), 256))
     .action(async (o: CalibrateFlags) => {
       if (!Number.isInteger(o.bins) || o.bins < 1) throw new UserError(`--bins must be a positive integer, got ${o.bins}`);
       if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new UserError(`--batch-size must be a positive integer, got ${o.batchSize}`);
       if (o.out && (o.method === 'histogram' || o.method === 'isotonic')) {
         throw new UserError(`--out: ${o.method} calibration cannot be written as ONNX ops; use --method temperature, vector or matrix to export`);
       }
-      const model = await readModel(o.model);
+      const model = modelInUserSpace(await readModel(o.model), o);
       const report = inspectModel(model);
       const logitsOf = async (source: string) => {
         const data = await readLabelledData(source, report);
+        checkInputRange(source, data.x, o);
         const { logits, classes, strippedSoftmax } = await predictLogits(model, data.x, data.sampleDims, { device: o.device, batchSize: o.batchSize });
         return { logits, classes, strippedSoftmax, labels: Int32Array.from(data.labels) };
       };

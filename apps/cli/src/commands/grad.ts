@@ -7,25 +7,27 @@ import { type Device, inputGradients, inspectModel, readModel } from '@onnx-audi
 
 import { readLabelledData } from '../dataset.js';
 import { UserError } from '../errors.js';
+import { addInputSpaceOptions, checkInputRange, type InputSpaceFlags, modelInUserSpace } from '../input-space.js';
 
 export function gradCommand(): Command {
-  return new Command('grad')
+  return addInputSpaceOptions(new Command('grad')
     .description('per-sample input gradients of the cross-entropy loss, written as a .npy of x\'s shape')
     .requiredOption('--model <file>', 'the .onnx classifier')
     .requiredOption('--data <file>', '.npz with x (float32, batch first) and y (integer labels)')
     .requiredOption('--out <file>', 'the .npy to write')
     .option('--device <device>', 'cpu or cuda (falls back to cpu when CUDA is missing)', 'cpu')
-    .option('--batch-size <n>', 'samples per run', (v) => Number.parseInt(v, 10), 64)
-    .action(async (o: { model: string; data: string; out: string; device: Device; batchSize: number }) => {
+    .option('--batch-size <n>', 'samples per run', (v) => Number.parseInt(v, 10), 64))
+    .action(async (o: { model: string; data: string; out: string; device: Device; batchSize: number } & InputSpaceFlags) => {
       if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new UserError(`--batch-size must be a positive integer, got ${o.batchSize}`);
       if (o.device !== 'cpu' && o.device !== 'cuda') throw new UserError(`--device must be cpu or cuda, got '${o.device}'`);
-      const model = await readModel(o.model);
+      const model = modelInUserSpace(await readModel(o.model), o);
       const report = inspectModel(model);
       if (report.unsupportedForGradients.length > 0) {
         const list = report.unsupportedForGradients.map((u) => `${u.op} (node '${u.node}')`).join(', ');
         throw new UserError(`${o.model}: not differentiable: ${list}`);
       }
       const { x, sampleDims, labels } = await readLabelledData(o.data, report);
+      checkInputRange(o.data, x, o);
       const tty = process.stderr.isTTY;
       const result = await inputGradients(model, x, sampleDims, labels, {
         device: o.device,
