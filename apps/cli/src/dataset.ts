@@ -4,7 +4,7 @@
 // starts, so that a mistake costs one line.
 import { stat } from 'node:fs/promises';
 
-import { loadBuiltin, type NdArray, parseDatasetRef, readCsv, readImageFolder, readNpz } from '@onnx-audit/data';
+import { type Dataset, loadBuiltin, type NdArray, parseDatasetRef, readCsv, readImageFolder, readNpz } from '@onnx-audit/data';
 import type { InspectionReport } from '@onnx-audit/onnx';
 
 import { UserError } from './errors.js';
@@ -20,29 +20,34 @@ export interface DataOptions {
   resize?: [number, number];
 }
 
-export async function readLabelledData(ref: string, model: InspectionReport, options: DataOptions = {}): Promise<LabelledData> {
+/** Any dataset the data package reads, as it is: no model to check it against. */
+export async function readDataset(ref: string, options: DataOptions = {}): Promise<Dataset> {
   const source = parseDatasetRef(ref);
-  const fromDataset = (d: { x: Float32Array; shape: number[]; y: Int32Array }) => ({ x: d.x, shape: d.shape, labels: Array.from(d.y) });
-  let samples: { x: Float32Array; shape: number[]; labels: number[] };
-  if (source.kind === 'builtin') samples = fromDataset(await loadBuiltin(source.name));
-  else if (ref.toLowerCase().endsWith('.csv')) samples = fromDataset(await readCsv(ref));
-  else if ((await stat(ref)).isDirectory()) samples = fromDataset(await readImageFolder(ref, options.resize ? { size: options.resize } : {}));
-  else samples = npzSamples(ref, await readNpz(ref));
-  return checkAgainstModel(ref, samples, model.inputs[0]?.shape ?? null, model.classes);
+  if (source.kind === 'builtin') return loadBuiltin(source.name);
+  if (ref.toLowerCase().endsWith('.csv')) return readCsv(ref);
+  if ((await stat(ref)).isDirectory()) return readImageFolder(ref, options.resize ? { size: options.resize } : {});
+  return npzDataset(ref, await readNpz(ref));
 }
 
-function npzSamples(file: string, arrays: Record<string, NdArray>): { x: Float32Array; shape: number[]; labels: number[] } {
+export async function readLabelledData(ref: string, model: InspectionReport, options: DataOptions = {}): Promise<LabelledData> {
+  return checkAgainstModel(ref, await readDataset(ref, options), model.inputs[0]?.shape ?? null, model.classes);
+}
+
+function npzDataset(file: string, arrays: Record<string, NdArray>): Dataset {
   const { x, y } = arrays;
   if (!x || !y) throw new UserError(`${file}: needs arrays 'x' (inputs, batch first) and 'y' (integer labels); it holds ${Object.keys(arrays).join(', ') || 'none'}`);
   if (x.dtype !== 'float32') throw new UserError(`${file}: x is ${x.dtype}; save it as float32 (x.astype(np.float32))`);
   if (!['int32', 'int64', 'uint8'].includes(y.dtype)) throw new UserError(`${file}: y is ${y.dtype}; save integer class labels`);
   const n = x.shape[0] ?? 0;
   if (y.shape.length !== 1 || y.shape[0] !== n) throw new UserError(`${file}: y has shape [${y.shape}], expected [${n}] (one label per sample of x)`);
-  return { x: x.data as Float32Array, shape: x.shape, labels: Array.from(y.data as ArrayLike<number | bigint>, Number) };
+  const labels = Int32Array.from(y.data as ArrayLike<number | bigint>, Number);
+  const classes = labels.reduce((max, l) => Math.max(max, l + 1), 0);
+  return { x: x.data as Float32Array, shape: x.shape, y: labels, classes, classNames: Array.from({ length: classes }, (_, k) => String(k)), source: file };
 }
 
-function checkAgainstModel(file: string, samples: { x: Float32Array; shape: number[]; labels: number[] }, modelShape: ReadonlyArray<number | string | null> | null, classes: number | null): LabelledData {
-  const { x, shape, labels } = samples;
+function checkAgainstModel(file: string, dataset: Dataset, modelShape: ReadonlyArray<number | string | null> | null, classes: number | null): LabelledData {
+  const { x, shape } = dataset;
+  const labels = Array.from(dataset.y);
   if ((shape[0] ?? 0) === 0) throw new UserError(`${file}: holds no samples`);
   if (modelShape && (modelShape.length !== shape.length || modelShape.some((d, i) => i > 0 && typeof d === 'number' && d !== shape[i]))) {
     throw new UserError(`${file}: x has shape [${shape}], the model takes [${modelShape.map((d) => d ?? '?')}]`);
