@@ -4,7 +4,7 @@
 // starts, so that a mistake costs one line.
 import { stat } from 'node:fs/promises';
 
-import { type Dataset, loadBuiltin, type NdArray, parseDatasetRef, readCsv, readImageFolder, readNpz } from '@onnx-audit/data';
+import { type Dataset, loadBuiltin, type NdArray, openNpzBatches, parseDatasetRef, readCsv, readImageFolder, readNpz } from '@onnx-audit/data';
 import type { InspectionReport } from '@onnx-audit/onnx';
 
 import { UserError } from './errors.js';
@@ -31,6 +31,46 @@ export async function readDataset(ref: string, options: DataOptions = {}): Promi
 
 export async function readLabelledData(ref: string, model: InspectionReport, options: DataOptions = {}): Promise<LabelledData> {
   return checkAgainstModel(ref, await readDataset(ref, options), model.inputs[0]?.shape ?? null, model.classes);
+}
+
+export interface StreamedData {
+  sampleDims: number[];
+  labels: Int32Array;
+  /** x, one batch in memory at a time, each checked (finite values, and `check`) as it is read. */
+  batches: AsyncIterable<Float32Array>;
+}
+
+/**
+ * A .npz read in batches, for evaluating data larger than memory: the labels whole (one number a
+ * sample), x a batch at a time.
+ */
+export async function streamLabelledNpz(file: string, model: InspectionReport, batchSize: number, check: (x: Float32Array, offset: number) => void = () => {}): Promise<StreamedData> {
+  const y = await openNpzBatches(file, 'y', 1 << 20);
+  const x = await openNpzBatches(file, 'x', batchSize);
+  if (x.dtype !== 'float32') throw new UserError(`${file}: x is ${x.dtype}; save it as float32 (x.astype(np.float32))`);
+  if (!['int32', 'int64', 'uint8'].includes(y.dtype)) throw new UserError(`${file}: y is ${y.dtype}; save integer class labels`);
+  const n = x.shape[0];
+  if (y.shape.length !== 1 || y.shape[0] !== n) throw new UserError(`${file}: y has shape [${y.shape}], expected [${n}] (one label per sample of x)`);
+  const labels = new Int32Array(n);
+  let read = 0;
+  for await (const batch of y) {
+    labels.set(Int32Array.from(batch.data as ArrayLike<number | bigint>, Number), read);
+    read += batch.shape[0];
+  }
+  const sampleSize = x.shape.slice(1).reduce((a, b) => a * b, 1);
+  const { sampleDims } = checkAgainstModel(file, { x: new Float32Array(0), shape: x.shape, y: labels, classes: 0, classNames: [], source: file }, model.inputs[0]?.shape ?? null, model.classes);
+  async function* checked(): AsyncGenerator<Float32Array> {
+    let offset = 0;
+    for await (const batch of x) {
+      const data = batch.data as Float32Array;
+      const bad = data.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new UserError(`${file}: x holds ${data[bad]} at flat index ${offset + bad}; remove or fix non-finite inputs`);
+      check(data, offset);
+      offset += batch.shape[0] * sampleSize;
+      yield data;
+    }
+  }
+  return { sampleDims, labels, batches: checked() };
 }
 
 function npzDataset(file: string, arrays: Record<string, NdArray>): Dataset {

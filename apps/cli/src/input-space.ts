@@ -34,13 +34,13 @@ export function modelInUserSpace(model: ModelProto, flags: InputSpaceFlags): Mod
   return withInputNormalisation(model, dataInput(model), { mean: numbers('--mean', flags.mean), std: numbers('--std', flags.std) });
 }
 
-/** The declared box, after checking every sample lies in it. */
-export function checkInputRange(source: string, x: Float32Array, flags: InputSpaceFlags): [number, number] | undefined {
+/** The declared box, after checking every value of x (which starts at flat index `offset` of the data) lies in it. */
+export function checkInputRange(source: string, x: Float32Array, flags: InputSpaceFlags, offset = 0): [number, number] | undefined {
   if (!flags.inputRange) return undefined;
   const range = numbers('--input-range', flags.inputRange);
   if (range.length !== 2 || !(range[0] < range[1])) throw new UserError(`--input-range must be lo,hi with lo < hi, got '${flags.inputRange}'`);
   const [lo, hi] = range;
   const outside = x.findIndex((v) => v < lo || v > hi);
-  if (outside >= 0) throw new UserError(`${source}: x holds ${x[outside]} at flat index ${outside}, outside --input-range ${lo},${hi}; fix the data or the range`);
+  if (outside >= 0) throw new UserError(`${source}: x holds ${x[outside]} at flat index ${offset + outside}, outside --input-range ${lo},${hi}; fix the data or the range`);
   return [lo, hi];
 }

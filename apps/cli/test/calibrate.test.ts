@@ -75,4 +75,13 @@ describe('onnx-audit calibrate', () => {
     const refused = cli('calibrate', '--model', files.model, '--data', files.val, '--method', 'isotonic', '--out', join(dir, 'x.onnx'));
     expect([refused.status, refused.stderr.trim()]).toEqual([1, 'onnx-audit: --out: isotonic calibration cannot be written as ONNX ops; use --method temperature, vector or matrix to export']);
   });
+
+  it('reads .npz data a batch at a time, naming a bad value by its index in the whole file', async () => {
+    const { x, y } = calibratedSamples(20_000, 4);
+    x[70_001] = Number.POSITIVE_INFINITY;
+    const big = join(dir, 'big.npz');
+    await writeNpz(big, { x: { dtype: 'float32', shape: [20_000, D], data: x }, y: { dtype: 'int32', shape: [20_000], data: y } }, { compress: true });
+    const run = cli('calibrate', '--model', files.model, '--data', files.val, '--test', big, '--batch-size', '100');
+    expect([run.status, run.stderr.trim().split('\n').at(-1)]).toEqual([1, `onnx-audit: ${big}: x holds Infinity at flat index 70001; remove or fix non-finite inputs`]);
+  });
 });

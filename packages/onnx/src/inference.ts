@@ -1,5 +1,5 @@
 // Logits of a classifier for a whole dataset, batch by batch, so that memory stays bounded by
-// the batch size rather than the dataset. A model exported with a fixed batch dimension is run
+// the batch size rather than the dataset (the data itself may come as a stream of chunks). A model exported with a fixed batch dimension is run
 // at that size, the last batch padded with zeros and the padding's outputs dropped.
 import { clone, create } from '@bufbuild/protobuf';
 import { type ModelProto, ModelProtoSchema, ValueInfoProtoSchema } from 'onnx-buf';
@@ -13,8 +13,8 @@ import { createSession, type SessionOptions } from './session.js';
 export interface PredictOptions extends SessionOptions {
   /** Samples per run (default 256), unless the model fixes its batch size. */
   batchSize?: number;
-  /** Called after each batch with the samples done so far. */
-  progress?: (done: number, total: number) => void;
+  /** Called after each batch with the samples done so far (and the total, unless x is a stream). */
+  progress?: (done: number, total?: number) => void;
 }
 
 export interface Predictions {
@@ -35,38 +35,49 @@ export function logitsModel(model: ModelProto): { model: ModelProto; strippedSof
   return { model: copy, ...(strippedSoftmax ? { strippedSoftmax } : {}) };
 }
 
-/** x is [n, ...sampleDims] flattened. */
-export async function predictLogits(model: ModelProto, x: Float32Array, sampleDims: number[], options: PredictOptions = {}): Promise<Predictions> {
+/**
+ * x is [n, ...sampleDims] flattened, or an async stream of such chunks of whole samples (a
+ * dataset read from disk in batches: then only one chunk is in memory at a time).
+ */
+export async function predictLogits(model: ModelProto, x: Float32Array | AsyncIterable<Float32Array>, sampleDims: number[], options: PredictOptions = {}): Promise<Predictions> {
   const sampleSize = sampleDims.reduce((a, b) => a * b, 1);
-  if (sampleSize === 0 || x.length % sampleSize !== 0) throw new RangeError(`x holds ${x.length} values, not a whole number of samples of [${sampleDims}]`);
-  const n = x.length / sampleSize;
+  const total = x instanceof Float32Array ? x.length / sampleSize : undefined;
   const input = dataInput(model);
   const fixedBatch = fixedBatchSize(model, input);
   const batchSize = fixedBatch ?? options.batchSize ?? 256;
   const { model: scoring, strippedSoftmax } = logitsModel(model);
   const session = await createSession(encodeModel(scoring), options);
   try {
-    let logits = new Float32Array(0);
+    const pieces: Float32Array[] = [];
     let classes = 0;
-    for (let start = 0; start < n; start += batchSize) {
-      const size = Math.min(batchSize, n - start);
-      let batch = x.subarray(start * sampleSize, (start + size) * sampleSize);
-      if (fixedBatch !== undefined && size < fixedBatch) {
-        const padded = new Float32Array(fixedBatch * sampleSize);
-        padded.set(batch);
-        batch = padded;
-      }
-      const out = await session.run({ [input]: new ort.Tensor('float32', batch, [batch.length / sampleSize, ...sampleDims]) });
-      const result = out[session.outputNames[0]];
-      if (result.type !== 'float32' || result.dims.length !== 2) {
-        throw new Error(`the model's logits '${session.outputNames[0]}' are ${result.type} [${result.dims}]; expected float32 [batch, classes]`);
-      }
-      if (start === 0) {
+    let done = 0;
+    for await (const chunk of x instanceof Float32Array ? [x] : x) {
+      if (sampleSize === 0 || chunk.length % sampleSize !== 0) throw new RangeError(`x holds ${chunk.length} values, not a whole number of samples of [${sampleDims}]`);
+      const n = chunk.length / sampleSize;
+      for (let start = 0; start < n; start += batchSize) {
+        const size = Math.min(batchSize, n - start);
+        let batch = chunk.subarray(start * sampleSize, (start + size) * sampleSize);
+        if (fixedBatch !== undefined && size < fixedBatch) {
+          const padded = new Float32Array(fixedBatch * sampleSize);
+          padded.set(batch);
+          batch = padded;
+        }
+        const out = await session.run({ [input]: new ort.Tensor('float32', batch, [batch.length / sampleSize, ...sampleDims]) });
+        const result = out[session.outputNames[0]];
+        if (result.type !== 'float32' || result.dims.length !== 2) {
+          throw new Error(`the model's logits '${session.outputNames[0]}' are ${result.type} [${result.dims}]; expected float32 [batch, classes]`);
+        }
         classes = result.dims[1];
-        logits = new Float32Array(n * classes);
+        pieces.push((result.data as Float32Array).slice(0, size * classes));
+        done += size;
+        options.progress?.(done, total);
       }
-      logits.set((result.data as Float32Array).subarray(0, size * classes), start * classes);
-      options.progress?.(start + size, n);
+    }
+    const logits = new Float32Array(done * classes);
+    let offset = 0;
+    for (const piece of pieces) {
+      logits.set(piece, offset);
+      offset += piece.length;
     }
     return { logits, classes, ...(strippedSoftmax ? { strippedSoftmax } : {}) };
   } finally {

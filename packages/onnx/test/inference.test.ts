@@ -43,4 +43,15 @@ describe('predictLogits', () => {
     expect(progress).toEqual([4, 8, 12, 16, 20, 23]);
     result.logits.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
   });
+
+  it('takes the samples as a stream of chunks, holding one chunk at a time', async () => {
+    async function* chunks() {
+      for (let start = 0; start < n; start += 7) yield x.slice(start * 4, Math.min(n, start + 7) * 4);
+    }
+    const progress: Array<number | undefined> = [];
+    const result = await predictLogits(mlp(), chunks(), [4], { batchSize: 5, progress: (done, total) => progress.push(done, total) });
+    expect(progress.filter((_, i) => i % 2 === 0)).toEqual([5, 7, 12, 14, 19, 21, 23]);
+    expect(progress.filter((_, i) => i % 2 === 1).every((t) => t === undefined)).toBe(true);
+    result.logits.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
+  });
 });

@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { CALIBRATION_METHODS, type CalibrationMethod, type CalibrationReport, calibrationReport, fitCalibrator } from '@onnx-audit/calibration';
 import { type Device, inspectModel, predictLogits, readModel, writeModel } from '@onnx-audit/onnx';
 
-import { readLabelledData } from '../dataset.js';
+import { readLabelledData, streamLabelledNpz } from '../dataset.js';
 import { UserError } from '../errors.js';
 import { addInputSpaceOptions, checkInputRange, type InputSpaceFlags, modelInUserSpace } from '../input-space.js';
 
@@ -46,11 +46,16 @@ export function calibrateCommand(): Command {
       }
       const model = modelInUserSpace(await readModel(o.model), o);
       const report = inspectModel(model);
+      const run = { device: o.device, batchSize: o.batchSize };
       const logitsOf = async (source: string) => {
+        if (source.toLowerCase().endsWith('.npz')) {
+          // Read a batch at a time: a .npz larger than memory can be evaluated.
+          const data = await streamLabelledNpz(source, report, 16 * o.batchSize, (x, offset) => checkInputRange(source, x, o, offset));
+          return { ...(await predictLogits(model, data.batches, data.sampleDims, run)), labels: data.labels };
+        }
         const data = await readLabelledData(source, report);
         checkInputRange(source, data.x, o);
-        const { logits, classes, strippedSoftmax } = await predictLogits(model, data.x, data.sampleDims, { device: o.device, batchSize: o.batchSize });
-        return { logits, classes, strippedSoftmax, labels: Int32Array.from(data.labels) };
+        return { ...(await predictLogits(model, data.x, data.sampleDims, run)), labels: Int32Array.from(data.labels) };
       };
       const validation = await logitsOf(o.data);
       if (validation.strippedSoftmax && !o.json) console.error(`onnx-audit: the model ends in Softmax (node '${validation.strippedSoftmax}'); calibrating the logits before it`);
