@@ -13,6 +13,7 @@ export {
   tensorDims,
   tensorFromArray,
   tensorToArray,
+  tensorValueInfo,
 } from './model/tensor.js';
 export type { TensorArray } from './model/tensor.js';
 export { formatInspection, inspectModel, opKey } from './model/inspect.js';
@@ -44,4 +45,5 @@ export type { DropoutMask, TrainingGraph } from './train/training-graph.js';
 export { slotsAsInputs } from './train/parameters.js';
 export { withInputNormalisation } from './model/normalisation.js';
 export type { Normalisation } from './model/normalisation.js';
-export { GraphEditor } from './autodiff/graph.js';
+export { attribute, GraphEditor } from './autodiff/graph.js';
+export type { AttrValue } from './autodiff/graph.js';

@@ -7,9 +7,9 @@ import { ModelProtoSchema, NodeProtoSchema, StringStringEntryProtoSchema, Tensor
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { decodeModel, encodeModel, ModelError, readModel, tensorFromArray, tensorToArray, validateModel, writeModel } from '@onnx-audit/onnx';
+import { decodeModel, encodeModel, ModelError, readModel, tensorFromArray, tensorToArray, tensorValueInfo, validateModel, writeModel } from '@onnx-audit/onnx';
 
-import { cnn, mlp, model, node, valueInfo, weights } from './fixtures/models.js';
+import { cnn, mlp, model, node, weights } from './fixtures/models.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -253,10 +253,10 @@ describe('bad models give one clear error each', () => {
   });
 
   it('subgraphs may read outer values but are checked too', () => {
-    const inner = model({ node: [node('Identity', 'inner', ['nowhere'], ['y'])], initializer: [], input: [], output: [valueInfo('y', DT.FLOAT, [1])] }).graph!;
+    const inner = model({ node: [node('Identity', 'inner', ['nowhere'], ['y'])], initializer: [], input: [], output: [tensorValueInfo('y', [1])] }).graph!;
     const m = mlp();
     m.graph!.node.push(create(NodeProtoSchema, { opType: 'If', name: 'branch', input: ['cond'], output: ['z'], attribute: [{ name: 'then_branch', type: 5, g: inner }] }));
-    m.graph!.input.push(valueInfo('cond', DT.BOOL, []));
+    m.graph!.input.push(tensorValueInfo('cond', [], DT.BOOL));
     expect(errorOf(() => validateModel(m, 'm.onnx'))).toMatch(/^m\.onnx: subgraph 'then_branch' of node 'branch' \(If\): node 'inner' \(Identity\) reads 'nowhere'/);
     inner.node[0].input[0] = 'logits';
     expect(() => validateModel(m, 'm.onnx')).not.toThrow();

@@ -3,9 +3,9 @@ import { TensorProto_DataType as DT, TensorProtoSchema } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 
-import { encodeModel, float16ToFloat32, float32ToFloat16, ModelError, tensorFromArray, tensorToArray } from '@onnx-audit/onnx';
+import { encodeModel, float16ToFloat32, float32ToFloat16, ModelError, tensorFromArray, tensorToArray, tensorValueInfo } from '@onnx-audit/onnx';
 
-import { model, node, valueInfo } from './fixtures/models.js';
+import { model, node } from './fixtures/models.js';
 
 describe('tensorFromArray ↔ tensorToArray', () => {
   const cases = [
@@ -97,7 +97,7 @@ describe('FLOAT16', () => {
       node: [node('Cast', 'cast', ['H'], ['Y'], { to: DT.FLOAT })],
       initializer: [tensorFromArray('H', [5], values, DT.FLOAT16)],
       input: [],
-      output: [valueInfo('Y', DT.FLOAT, [5])],
+      output: [tensorValueInfo('Y', [5])],
     });
     const session = await ort.InferenceSession.create(encodeModel(m));
     const out = await session.run({});

@@ -4,9 +4,9 @@
 // torchvision's BasicBlock (convolutions without bias) with a linear head would be: opset 17,
 // symbolic batch. Weights come from the trainer's seeded He/Glorot initialisation.
 import { create } from '@bufbuild/protobuf';
-import { AttributeProto_AttributeType as AT, type AttributeProto, AttributeProtoSchema, type ModelProto, ModelProtoSchema, NodeProtoSchema, type NodeProto, TensorProto_DataType as DT, type ValueInfoProto, ValueInfoProtoSchema } from 'onnx-buf';
+import { type ModelProto, ModelProtoSchema, NodeProtoSchema, type NodeProto } from 'onnx-buf';
 
-import { parameterLayout, reinitialize, tensorFromArray } from '@onnx-audit/onnx';
+import { attribute, type AttrValue, parameterLayout, reinitialize, tensorFromArray, tensorValueInfo } from '@onnx-audit/onnx';
 
 export interface ResidualBlockSpec {
   /** Channels of the input and of both convolutions (the identity needs them equal). */
@@ -15,19 +15,6 @@ export interface ResidualBlockSpec {
   size: number;
   classes: number;
   seed?: number;
-}
-
-type Attr = number[] | { f: number } | number;
-
-function attribute(name: string, value: Attr): AttributeProto {
-  if (Array.isArray(value)) return create(AttributeProtoSchema, { name, type: AT.INTS, ints: value.map(BigInt) });
-  if (typeof value === 'number') return create(AttributeProtoSchema, { name, type: AT.INT, i: BigInt(value) });
-  return create(AttributeProtoSchema, { name, type: AT.FLOAT, f: value.f });
-}
-
-function tensorInfo(name: string, dims: Array<number | string>): ValueInfoProto {
-  const dim = dims.map((d) => ({ value: typeof d === 'number' ? { case: 'dimValue' as const, value: BigInt(d) } : { case: 'dimParam' as const, value: d } }));
-  return create(ValueInfoProtoSchema, { name, type: { value: { case: 'tensorType', value: { elemType: DT.FLOAT, shape: { dim } } } } });
 }
 
 /** `input` [batch, channels, size, size] → `logits` [batch, classes]. */
@@ -39,13 +26,13 @@ export async function buildResidualBlock(spec: ResidualBlockSpec): Promise<Model
     initializers.set(name, { dims, fill });
     return name;
   };
-  const node = (op: string, input: string[], output: string, attrs: Record<string, Attr> = {}) => {
+  const node = (op: string, input: string[], output: string, attrs: Record<string, AttrValue> = {}) => {
     nodes.push(create(NodeProtoSchema, { opType: op, name: `${op}_${nodes.length}`, input, output: [output], attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)) }));
     return output;
   };
   const conv = (x: string, name: string) => node('Conv', [x, param(`${name}.weight`, [c, c, 3, 3])], name, { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1] });
   const batchNorm = (x: string, name: string) =>
-    node('BatchNormalization', [x, param(`${name}.weight`, [c], 1), param(`${name}.bias`, [c]), param(`${name}.running_mean`, [c]), param(`${name}.running_var`, [c], 1)], name, { epsilon: { f: 1e-5 }, momentum: { f: 0.9 } });
+    node('BatchNormalization', [x, param(`${name}.weight`, [c], 1), param(`${name}.bias`, [c]), param(`${name}.running_mean`, [c]), param(`${name}.running_var`, [c], 1)], name, { epsilon: { float: 1e-5 }, momentum: { float: 0.9 } });
 
   const b1 = batchNorm(conv('input', 'block.conv1'), 'block.bn1');
   const r1 = node('Relu', [b1], 'block.relu1');
@@ -64,8 +51,8 @@ export async function buildResidualBlock(spec: ResidualBlockSpec): Promise<Model
       name: 'resnet_basic_block',
       node: nodes,
       initializer: [...initializers].map(([name, { dims, fill }]) => tensorFromArray(name, dims, new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(fill))),
-      input: [tensorInfo('input', ['batch', c, size, size])],
-      output: [tensorInfo('logits', ['batch', classes])],
+      input: [tensorValueInfo('input', ['batch', c, size, size])],
+      output: [tensorValueInfo('logits', ['batch', classes])],
     },
   });
   return reinitialize(model, parameterLayout(model), spec.seed ?? 0);

@@ -20,7 +20,7 @@ import {
 import type * as ort from 'onnxruntime-node';
 
 import { logitsValue } from '../model/logits.js';
-import { dataTypeCode } from '../model/tensor.js';
+import { dataTypeCode, tensorValueInfo } from '../model/tensor.js';
 import { isDefaultDomain } from '../model/validate.js';
 import { Attributes, GraphEditor } from './graph.js';
 import { appendHead, type LossHead } from './heads.js';
@@ -213,8 +213,7 @@ function activeNodes(nodes: NodeProto[], wrt: Set<string>, logits: string, ruleO
 function addHeadInputs(g: GraphEditor, head: LossHead, logitsDims: number[]): { labels?: string; targets?: string; cotangent?: string } {
   const add = (hint: string, elemType: TensorProto_DataType, rank: number) => {
     const name = g.fresh(hint);
-    const dim = Array.from({ length: rank }, (_, i) => ({ value: { case: 'dimParam' as const, value: `${name}_dim${i}` } }));
-    g.graph.input.push(create(ValueInfoProtoSchema, { name, type: { value: { case: 'tensorType', value: { elemType, shape: { dim } } } } }));
+    g.graph.input.push(tensorValueInfo(name, Array.from({ length: rank }, (_, i) => `${name}_dim${i}`), elemType));
     return name;
   };
   switch (head.kind) {

@@ -3,10 +3,10 @@
 // (opset 17, symbolic batch, Gemm with transB). Fixtures, tests and the demo train these rather
 // than ship binary models; weights start from the trainer's seeded He/Glorot initialisation.
 import { create } from '@bufbuild/protobuf';
-import { type ModelProto, ModelProtoSchema, type NodeProto, NodeProtoSchema, type TensorProto, TensorProto_DataType, ValueInfoProtoSchema } from 'onnx-buf';
+import { type ModelProto, ModelProtoSchema, type NodeProto, NodeProtoSchema, type TensorProto } from 'onnx-buf';
 
 import { type AttrValue, attribute } from '../autodiff/graph.js';
-import { tensorFromArray } from '../model/tensor.js';
+import { tensorFromArray, tensorValueInfo } from '../model/tensor.js';
 import { reinitialize } from '../train/init.js';
 import { parameterLayout } from '../train/parameters.js';
 
@@ -100,10 +100,6 @@ export async function buildClassifier(spec: ClassifierSpec): Promise<ModelProto>
   });
   if (spec.layers.at(-1)?.kind !== 'linear') throw new RangeError('the last layer must be a linear layer: it gives the logits');
 
-  const tensorInfo = (name: string, shape: Array<number | string>) => create(ValueInfoProtoSchema, {
-    name,
-    type: { value: { case: 'tensorType', value: { elemType: TensorProto_DataType.FLOAT, shape: { dim: shape.map((d) => ({ value: typeof d === 'number' ? { case: 'dimValue' as const, value: BigInt(d) } : { case: 'dimParam' as const, value: d } })) } } } },
-  });
   const model = create(ModelProtoSchema, {
     irVersion: 8n,
     producerName: 'onnx-audit',
@@ -112,8 +108,8 @@ export async function buildClassifier(spec: ClassifierSpec): Promise<ModelProto>
       name: 'classifier',
       node: nodes,
       initializer: initializers,
-      input: [tensorInfo(INPUT_NAME, ['batch', ...spec.input])],
-      output: [tensorInfo(LOGITS_NAME, ['batch', dims[0]])],
+      input: [tensorValueInfo(INPUT_NAME, ['batch', ...spec.input])],
+      output: [tensorValueInfo(LOGITS_NAME, ['batch', dims[0]])],
     },
   });
   return reinitialize(model, parameterLayout(model), spec.seed ?? 0);

@@ -2,7 +2,7 @@
 // usually at an unaligned offset inside the file buffer) or in the typed repeated fields, and
 // small-integer and FLOAT16 types share int32_data; readers must accept every form.
 import { create } from '@bufbuild/protobuf';
-import { TensorProto_DataLocation, TensorProto_DataType as DT, type TensorProto, TensorProtoSchema } from 'onnx-buf';
+import { TensorProto_DataLocation, TensorProto_DataType as DT, type TensorProto, TensorProtoSchema, type ValueInfoProto, ValueInfoProtoSchema } from 'onnx-buf';
 
 import { ModelError } from './errors.js';
 
@@ -172,4 +172,10 @@ export function tensorFromArray(name: string, dims: readonly number[], data: Ten
     throw new ModelError(`tensorFromArray('${name}'): cannot store ${data.constructor.name} values as ${dataTypeName(type ?? 0)}`);
   }
   return create(TensorProtoSchema, { name, dims: dims.map(BigInt), dataType: type, rawData: bytes as Uint8Array<ArrayBuffer> });
+}
+
+/** A graph input or output declaration: a tensor of `elemType` whose dims are numbers or symbolic names. */
+export function tensorValueInfo(name: string, dims: ReadonlyArray<number | string>, elemType: DT = DT.FLOAT): ValueInfoProto {
+  const dim = dims.map((d) => ({ value: typeof d === 'number' ? { case: 'dimValue' as const, value: BigInt(d) } : { case: 'dimParam' as const, value: d } }));
+  return create(ValueInfoProtoSchema, { name, type: { value: { case: 'tensorType', value: { elemType, shape: { dim } } } } });
 }

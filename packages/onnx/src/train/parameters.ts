@@ -1,12 +1,12 @@
 // Which initializers training updates, and where each lives in one flat float32 vector. The
 // optimizer steps the whole vector in one native call; ONNX Runtime reads each parameter through
 // a view into it, so nothing is copied between steps.
-import { clone, create } from '@bufbuild/protobuf';
-import { type ModelProto, ModelProtoSchema, type TensorProto, TensorProto_DataType, ValueInfoProtoSchema } from 'onnx-buf';
+import { clone } from '@bufbuild/protobuf';
+import { type ModelProto, ModelProtoSchema, type TensorProto, TensorProto_DataType } from 'onnx-buf';
 
 import { GRADIENT_RULES } from '../autodiff/rules/index.js';
 import { isDefaultDomain } from '../model/validate.js';
-import { tensorDims, tensorFromArray, tensorToArray } from '../model/tensor.js';
+import { tensorDims, tensorFromArray, tensorToArray, tensorValueInfo } from '../model/tensor.js';
 
 export interface Slot {
   name: string;
@@ -84,9 +84,6 @@ export function slotsAsInputs(model: ModelProto, slots: Slot[]): void {
   const declared = new Set(graph.input.map((i) => i.name));
   for (const slot of slots) {
     if (declared.has(slot.name)) continue; // IR < 4 models list initializers as inputs already
-    graph.input.push(create(ValueInfoProtoSchema, {
-      name: slot.name,
-      type: { value: { case: 'tensorType', value: { elemType: TensorProto_DataType.FLOAT, shape: { dim: slot.dims.map((d) => ({ value: { case: 'dimValue' as const, value: BigInt(d) } })) } } } },
-    }));
+    graph.input.push(tensorValueInfo(slot.name, slot.dims));
   }
 }

@@ -3,8 +3,8 @@
 // input. Training mode means BatchNormalization normalises with batch statistics (and outputs the
 // updated running statistics) and Dropout multiplies by a mask the trainer draws from its own
 // seeded stream: ONNX Runtime's Dropout reseeds on every run, so its masks cannot be reproduced.
-import { clone, create } from '@bufbuild/protobuf';
-import { type ModelProto, ModelProtoSchema, TensorProto_DataType, ValueInfoProtoSchema } from 'onnx-buf';
+import { clone } from '@bufbuild/protobuf';
+import { type ModelProto, ModelProtoSchema } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
 
 import { buildGradientModel } from '../autodiff/gradient.js';
@@ -12,7 +12,7 @@ import type { LossHead } from '../autodiff/heads.js';
 import { probeShapes } from '../autodiff/shapes.js';
 import { Attributes, attribute } from '../autodiff/graph.js';
 import { logitsValue } from '../model/logits.js';
-import { tensorToArray } from '../model/tensor.js';
+import { tensorToArray, tensorValueInfo } from '../model/tensor.js';
 import { isDefaultDomain } from '../model/validate.js';
 import { TrainingError } from './errors.js';
 import { type ParameterLayout, type Slot, slotsAsInputs } from './parameters.js';
@@ -52,12 +52,7 @@ export async function buildTrainingGraph(source: ModelProto, layout: ParameterLa
   const updatedStatistics = trainBatchNorms(model, layout.statistics);
   const masks = maskDropouts(model, (name) => shapes.get(name)?.dims);
   slotsAsInputs(model, [...layout.parameters, ...layout.statistics]);
-  for (const mask of masks) {
-    graph.input.push(create(ValueInfoProtoSchema, {
-      name: mask.name,
-      type: { value: { case: 'tensorType', value: { elemType: TensorProto_DataType.FLOAT, shape: { dim: mask.dims.map((d) => ({ value: { case: 'dimValue' as const, value: BigInt(d) } })) } } } },
-    }));
-  }
+  for (const mask of masks) graph.input.push(tensorValueInfo(mask.name, mask.dims));
 
   const zeros = (dims: number[]) => new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
   const feeds: Record<string, ort.Tensor> = { [input]: exampleX };

@@ -8,6 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { expect } from 'vitest';
 
 import { buildGradientModel } from '../../src/autodiff/gradient.js';
+import { tensorValueInfo } from '../../src/model/tensor.js';
 import { type AttrValue, attribute } from '../../src/autodiff/graph.js';
 
 export function rng(seed: number): () => number {
@@ -52,10 +53,7 @@ export function buildModel(spec: ModelSpec): ModelProto {
     opsetImport: [{ domain: '', version: BigInt(spec.opset ?? 17) }],
     graph: {
       name: 'test',
-      input: Object.entries(spec.inputs).map(([name, dims]) => create(ValueInfoProtoSchema, {
-        name,
-        type: { value: { case: 'tensorType', value: { elemType: TensorProto_DataType.FLOAT, shape: { dim: dims.map((d) => ({ value: { case: 'dimValue' as const, value: BigInt(d) } })) } } } },
-      })),
+      input: Object.entries(spec.inputs).map(([name, dims]) => tensorValueInfo(name, dims)),
       initializer: [
         ...Object.entries(spec.int64 ?? {}).map(([name, t]) => create(TensorProtoSchema, { name, dataType: TensorProto_DataType.INT64, dims: t.dims.map(BigInt), int64Data: t.values.map(BigInt) })),
         ...Object.entries(spec.floats ?? {}).map(([name, t]) => create(TensorProtoSchema, { name, dataType: TensorProto_DataType.FLOAT, dims: t.dims.map(BigInt), floatData: t.values })),
