@@ -1,11 +1,9 @@
 // `onnx-audit calibrate` on a classifier made over-confident on purpose: labels are drawn from
 // softmax(xW) (a calibrated model), the model file holds 3W, so temperature scaling must find
 // T ≈ 3, lower the test ECE, and write a model whose logits are the original ones divided by T.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
@@ -13,9 +11,7 @@ import { writeNpz } from '@onnx-audit/data';
 import { encodeModel, predictLogits, readModel } from '@onnx-audit/onnx';
 
 import { linearSoftmax } from './linear-model.js';
-
-const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const cli = (...args: string[]) => spawnSync(process.execPath, ['--conditions=@onnx-audit/source', '--import', 'tsx', main, ...args], { encoding: 'utf8' });
+import { cli } from './run-cli.js';
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;

@@ -1,16 +1,13 @@
-// The CLI as a user runs it: a child process, exit codes, stdout and stderr.
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-
+// doctor and the usage errors, through the CLI as a user runs it.
 import { describe, expect, it } from 'vitest';
 
 import { capabilities } from '@onnx-audit/native';
 import { runtimeInfo } from '@onnx-audit/onnx';
 
-const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+import { cli as run } from './run-cli.js';
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--conditions=@onnx-audit/source', '--import', 'tsx', main, ...args], { encoding: 'utf8' });
+  const r = run(...args);
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -1,10 +1,8 @@
 // `onnx-audit grad` against the analytic gradient of a linear softmax classifier:
 // z = xW + b, loss_i = −log softmax(z_i)_{y_i}, so d loss_i / d x_i = (softmax(z_i) − e_{y_i}) Wᵀ.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
@@ -12,9 +10,7 @@ import { readNpy, writeNpz } from '@onnx-audit/data';
 import { encodeModel } from '@onnx-audit/onnx';
 
 import { linearSoftmax } from './linear-model.js';
-
-const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const cli = (...args: string[]) => spawnSync(process.execPath, ['--conditions=@onnx-audit/source', '--import', 'tsx', main, ...args], { encoding: 'utf8' });
+import { cli } from './run-cli.js';
 
 const [D, K, N] = [4, 3, 7];
 const W = Float32Array.from({ length: D * K }, (_, i) => Math.sin(i + 1));

@@ -1,10 +1,8 @@
 // `onnx-audit inspect` on model files written here: the report equals the library's, a trailing
 // Softmax is named, and a broken file or graph ends in one line and exit code 1.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
@@ -14,9 +12,7 @@ import { type ModelProto, ModelProtoSchema, OperatorSetIdProtoSchema } from 'onn
 import { encodeModel, inspectModel } from '@onnx-audit/onnx';
 
 import { linearSoftmax } from './linear-model.js';
-
-const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const cli = (...args: string[]) => spawnSync(process.execPath, ['--conditions=@onnx-audit/source', '--import', 'tsx', main, ...args], { encoding: 'utf8' });
+import { cli } from './run-cli.js';
 
 describe('onnx-audit inspect', () => {
   const dir = mkdtempSync(join(tmpdir(), 'onnx-audit-inspect-'));

@@ -1,17 +1,14 @@
 // `onnx-audit split`: parts hold the stated fraction of every class, cover the data once, and the
 // same seed writes the same bytes.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
 import { readNpz, writeNpz } from '@onnx-audit/data';
 
-const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const cli = (...args: string[]) => spawnSync(process.execPath, ['--conditions=@onnx-audit/source', '--import', 'tsx', main, ...args], { encoding: 'utf8' });
+import { cli } from './run-cli.js';
 
 describe('onnx-audit split', () => {
   const dir = mkdtempSync(join(tmpdir(), 'onnx-audit-split-'));

