@@ -30,7 +30,7 @@ export async function readDataset(ref: string, options: DataOptions = {}): Promi
 }
 
 export async function readLabelledData(ref: string, model: InspectionReport, options: DataOptions = {}): Promise<LabelledData> {
-  return checkAgainstModel(ref, await readDataset(ref, options), model.inputs[0]?.shape ?? null, model.classes);
+  return checkAgainstModel(ref, await readDataset(ref, options), model);
 }
 
 export interface StreamedData {
@@ -47,54 +47,79 @@ export interface StreamedData {
 export async function streamLabelledNpz(file: string, model: InspectionReport, batchSize: number, check: (x: Float32Array, offset: number) => void = () => {}): Promise<StreamedData> {
   const y = await openNpzBatches(file, 'y', 1 << 20);
   const x = await openNpzBatches(file, 'x', batchSize);
-  if (x.dtype !== 'float32') throw new UserError(`${file}: x is ${x.dtype}; save it as float32 (x.astype(np.float32))`);
-  if (!['int32', 'int64', 'uint8'].includes(y.dtype)) throw new UserError(`${file}: y is ${y.dtype}; save integer class labels`);
-  const n = x.shape[0];
-  if (y.shape.length !== 1 || y.shape[0] !== n) throw new UserError(`${file}: y has shape [${y.shape}], expected [${n}] (one label per sample of x)`);
-  const labels = new Int32Array(n);
+  checkNpzArrays(file, x, y);
+  const labels = new Int32Array(x.shape[0]);
   let read = 0;
   for await (const batch of y) {
-    labels.set(Int32Array.from(batch.data as ArrayLike<number | bigint>, Number), read);
+    labels.set(labelsOf(file, batch.data as ArrayLike<number | bigint>, read), read);
     read += batch.shape[0];
   }
+  checkShape(file, x.shape, model);
+  checkLabels(file, labels, model.classes);
   const sampleSize = x.shape.slice(1).reduce((a, b) => a * b, 1);
-  const { sampleDims } = checkAgainstModel(file, { x: new Float32Array(0), shape: x.shape, y: labels, classes: 0, classNames: [], source: file }, model.inputs[0]?.shape ?? null, model.classes);
   async function* checked(): AsyncGenerator<Float32Array> {
     let offset = 0;
     for await (const batch of x) {
       const data = batch.data as Float32Array;
-      const bad = data.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) throw new UserError(`${file}: x holds ${data[bad]} at flat index ${offset + bad}; remove or fix non-finite inputs`);
+      checkFinite(file, data, offset);
       check(data, offset);
       offset += batch.shape[0] * sampleSize;
       yield data;
     }
   }
-  return { sampleDims, labels, batches: checked() };
+  return { sampleDims: x.shape.slice(1), labels, batches: checked() };
+}
+
+/** x float32, y integer labels, one per sample: what every command needs of a .npz. */
+function checkNpzArrays(file: string, x: { dtype: string; shape: number[] }, y: { dtype: string; shape: number[] }): void {
+  if (x.dtype !== 'float32') throw new UserError(`${file}: x is ${x.dtype}; save it as float32 (x.astype(np.float32))`);
+  if (!['int32', 'int64', 'uint8'].includes(y.dtype)) throw new UserError(`${file}: y is ${y.dtype}; save integer class labels`);
+  const n = x.shape[0] ?? 0;
+  if (y.shape.length !== 1 || y.shape[0] !== n) throw new UserError(`${file}: y has shape [${y.shape}], expected [${n}] (one label per sample of x)`);
+}
+
+/** Stored labels as int32, refusing any an int32 cannot hold (they would wrap into valid ones); `first` is the index of values[0]. */
+function labelsOf(file: string, values: ArrayLike<number | bigint>, first: number): Int32Array {
+  const labels = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const label = Number(values[i]);
+    if (label !== (label | 0)) throw new UserError(`${file}: label ${values[i]} at index ${first + i} is not a class index`);
+    labels[i] = label;
+  }
+  return labels;
 }
 
 function npzDataset(file: string, arrays: Record<string, NdArray>): Dataset {
   const { x, y } = arrays;
   if (!x || !y) throw new UserError(`${file}: needs arrays 'x' (inputs, batch first) and 'y' (integer labels); it holds ${Object.keys(arrays).join(', ') || 'none'}`);
-  if (x.dtype !== 'float32') throw new UserError(`${file}: x is ${x.dtype}; save it as float32 (x.astype(np.float32))`);
-  if (!['int32', 'int64', 'uint8'].includes(y.dtype)) throw new UserError(`${file}: y is ${y.dtype}; save integer class labels`);
-  const n = x.shape[0] ?? 0;
-  if (y.shape.length !== 1 || y.shape[0] !== n) throw new UserError(`${file}: y has shape [${y.shape}], expected [${n}] (one label per sample of x)`);
-  const labels = Int32Array.from(y.data as ArrayLike<number | bigint>, Number);
+  checkNpzArrays(file, x, y);
+  const labels = labelsOf(file, y.data as ArrayLike<number | bigint>, 0);
   const classes = labels.reduce((max, l) => Math.max(max, l + 1), 0);
   return { x: x.data as Float32Array, shape: x.shape, y: labels, classes, classNames: Array.from({ length: classes }, (_, k) => String(k)), source: file };
 }
 
-function checkAgainstModel(file: string, dataset: Dataset, modelShape: ReadonlyArray<number | string | null> | null, classes: number | null): LabelledData {
-  const { x, shape } = dataset;
-  const labels = Array.from(dataset.y);
+function checkAgainstModel(file: string, dataset: Dataset, model: InspectionReport): LabelledData {
+  checkShape(file, dataset.shape, model);
+  checkFinite(file, dataset.x, 0);
+  checkLabels(file, dataset.y, model.classes);
+  return { x: dataset.x, sampleDims: dataset.shape.slice(1), labels: Array.from(dataset.y) };
+}
+
+function checkShape(file: string, shape: number[], model: InspectionReport): void {
+  const modelShape = model.inputs[0]?.shape ?? null;
   if ((shape[0] ?? 0) === 0) throw new UserError(`${file}: holds no samples`);
   if (modelShape && (modelShape.length !== shape.length || modelShape.some((d, i) => i > 0 && typeof d === 'number' && d !== shape[i]))) {
     throw new UserError(`${file}: x has shape [${shape}], the model takes [${modelShape.map((d) => d ?? '?')}]`);
   }
+}
+
+/** `x` starts at flat index `offset` of the data. */
+function checkFinite(file: string, x: Float32Array, offset: number): void {
   const bad = x.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) throw new UserError(`${file}: x holds ${x[bad]} at flat index ${bad}; remove or fix non-finite inputs`);
-  const outside = labels.findIndex((l) => !Number.isInteger(l) || l < 0 || (classes !== null && l >= classes));
+  if (bad >= 0) throw new UserError(`${file}: x holds ${x[bad]} at flat index ${offset + bad}; remove or fix non-finite inputs`);
+}
+
+function checkLabels(file: string, labels: Int32Array, classes: number | null): void {
+  const outside = labels.findIndex((l) => l < 0 || (classes !== null && l >= classes));
   if (outside >= 0) throw new UserError(`${file}: label ${labels[outside]} at index ${outside} is outside [0, ${classes ?? '∞'})`);
-  return { x, sampleDims: shape.slice(1), labels };
 }
