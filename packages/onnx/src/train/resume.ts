@@ -8,6 +8,7 @@ import type { ModelProto } from 'onnx-buf';
 import { encodeModel } from '../model/io.js';
 import { TrainingError } from './errors.js';
 import type { Schedule } from './schedule.js';
+import type { TrainOptions } from './trainer.js';
 
 export interface CheckpointHeader<Summary> {
   epochsDone: number;
@@ -16,19 +17,8 @@ export interface CheckpointHeader<Summary> {
   history: Summary[];
 }
 
-export interface RunSettings {
-  epochs: number;
-  batchSize: number;
-  optimizer: string;
-  lr: number;
-  momentum?: number;
-  nesterov?: boolean;
-  weightDecay?: number;
-  schedule: Schedule;
-  seed: number;
-  reinit?: boolean;
-  distill?: { teacher: ModelProto; temperature: number };
-}
+/** The settings that shape a run's trajectory, seed and schedule resolved. */
+export type RunSettings = Pick<TrainOptions, 'epochs' | 'batchSize' | 'optimizer' | 'lr' | 'momentum' | 'nesterov' | 'weightDecay' | 'reinit' | 'distill'> & { seed: number; schedule: Schedule };
 
 /** What a checkpoint must match to be resumed: the model, the data and every setting that shapes training. */
 export function fingerprint(model: ModelProto, data: { x: Float32Array; labels: ArrayLike<number> }, o: RunSettings): Record<string, unknown> {

@@ -23,9 +23,11 @@ export class StepFeeds {
   private readonly masks: Array<{ values: Float32Array; ratio: number }>;
 
   /** `shared` are the tensors every batch size feeds alike: views of the parameters and statistics. */
-  constructor(private readonly graph: TrainingGraph, readonly size: number, private readonly sampleDims: number[], shared: Record<string, ort.Tensor>) {
-    const sampleSize = sampleDims.reduce((a, b) => a * b, 1);
-    this.x = new Float32Array(size * sampleSize);
+  private readonly sampleSize: number;
+
+  constructor(private readonly graph: TrainingGraph, size: number, sampleDims: number[], shared: Record<string, ort.Tensor>) {
+    this.sampleSize = sampleDims.reduce((a, b) => a * b, 1);
+    this.x = new Float32Array(size * this.sampleSize);
     this.feeds = { ...shared, [graph.input]: new ort.Tensor('float32', this.x, [size, ...sampleDims]) };
     if (graph.labels) {
       this.labels = new BigInt64Array(size);
@@ -44,7 +46,7 @@ export class StepFeeds {
 
   /** Copies the samples `rows` of `source` into the batch. */
   fill(source: BatchSource, rows: Uint32Array): void {
-    const sampleSize = this.sampleDims.reduce((a, b) => a * b, 1);
+    const sampleSize = this.sampleSize;
     const k = this.graph.classes;
     rows.forEach((row, i) => {
       this.x.set(source.x.subarray(row * sampleSize, (row + 1) * sampleSize), i * sampleSize);
