@@ -4,6 +4,8 @@
 // starts, so that a mistake costs one line.
 import { stat } from 'node:fs/promises';
 
+import type { Command } from 'commander';
+
 import { type Dataset, loadBuiltin, type NdArray, openNpzBatches, parseDatasetRef, readCsv, readImageFolder, readNpz } from '@onnx-audit/data';
 import type { InspectionReport } from '@onnx-audit/onnx';
 
@@ -18,6 +20,20 @@ export interface LabelledData {
 export interface DataOptions {
   /** Resize images in a folder to [height, width]. */
   resize?: [number, number];
+  /** Decode images in a folder to this many channels (default: what the images hold). */
+  channels?: 1 | 3;
+}
+
+export function addDataOptions(command: Command): Command {
+  return command.option('--resize <HxW>', 'image folders: resize every image to H×W (default: they must share one size)');
+}
+
+/** The data options of the flags `addDataOptions` adds. */
+export function dataOptions(flags: { resize?: string }): DataOptions {
+  if (flags.resize === undefined) return {};
+  const match = /^(\d+)x(\d+)$/.exec(flags.resize);
+  if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) throw new UserError(`--resize must be HxW in pixels, e.g. 28x28; got '${flags.resize}'`);
+  return { resize: [Number(match[1]), Number(match[2])] };
 }
 
 /** Any dataset the data package reads, as it is: no model to check it against. */
@@ -25,12 +41,15 @@ export async function readDataset(ref: string, options: DataOptions = {}): Promi
   const source = parseDatasetRef(ref);
   if (source.kind === 'builtin') return loadBuiltin(source.name);
   if (ref.toLowerCase().endsWith('.csv')) return readCsv(ref);
-  if ((await stat(ref)).isDirectory()) return readImageFolder(ref, options.resize ? { size: options.resize } : {});
+  if ((await stat(ref)).isDirectory()) return readImageFolder(ref, { ...(options.resize ? { size: options.resize } : {}), ...(options.channels ? { channels: options.channels } : {}) });
   return npzDataset(ref, await readNpz(ref));
 }
 
 export async function readLabelledData(ref: string, model: InspectionReport, options: DataOptions = {}): Promise<LabelledData> {
-  return checkAgainstModel(ref, await readDataset(ref, options), model);
+  // Images are decoded to the channels the model takes (greyscale or RGB), whatever they are stored as.
+  const shape = model.inputs[0]?.shape;
+  const channels = shape?.length === 4 && (shape[1] === 1 || shape[1] === 3) ? shape[1] : undefined;
+  return checkAgainstModel(ref, await readDataset(ref, { ...options, ...(channels ? { channels } : {}) }), model);
 }
 
 export interface StreamedData {

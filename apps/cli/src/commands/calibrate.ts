@@ -6,11 +6,12 @@ import { Command, Option } from 'commander';
 import { CALIBRATION_METHODS, type CalibrationMethod, type CalibrationReport, calibrationReport, fitCalibrator } from '@onnx-audit/calibration';
 import { type Device, inspectModel, predictLogits, readModel, writeModel } from '@onnx-audit/onnx';
 
-import { readLabelledData, streamLabelledNpz } from '../dataset.js';
+import { addDataOptions, dataOptions, readLabelledData, streamLabelledNpz } from '../dataset.js';
 import { UserError } from '../errors.js';
 import { addInputSpaceOptions, checkInputRange, type InputSpaceFlags, modelInUserSpace } from '../input-space.js';
 
 interface CalibrateFlags extends InputSpaceFlags {
+  resize?: string;
   model: string;
   data: string;
   test?: string;
@@ -26,7 +27,7 @@ interface CalibrateFlags extends InputSpaceFlags {
 const METRICS = ['accuracy', 'nll', 'brier', 'ece', 'mce', 'classwiseEce', 'ace'] as const;
 
 export function calibrateCommand(): Command {
-  return addInputSpaceOptions(new Command('calibrate')
+  return addDataOptions(addInputSpaceOptions(new Command('calibrate')
     .description('fit a calibrator on validation data, report calibration before and after, and export the calibrated model')
     .requiredOption('--model <file>', 'the .onnx classifier')
     .requiredOption('--data <source>', 'validation data to fit on: .npz (x, y), .csv, an image folder, or builtin:NAME')
@@ -37,7 +38,7 @@ export function calibrateCommand(): Command {
     .option('--out <file>', 'write the calibrated model (temperature, vector and matrix scaling)')
     .option('--json', 'print one JSON object instead of a table')
     .addOption(new Option('--device <device>', 'cpu or cuda (falls back to cpu when CUDA is missing)').choices(['cpu', 'cuda']).default('cpu'))
-    .option('--batch-size <n>', 'samples per run', (v) => Number.parseInt(v, 10), 256))
+    .option('--batch-size <n>', 'samples per run', (v) => Number.parseInt(v, 10), 256)))
     .action(async (o: CalibrateFlags) => {
       if (!Number.isInteger(o.bins) || o.bins < 1) throw new UserError(`--bins must be a positive integer, got ${o.bins}`);
       if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new UserError(`--batch-size must be a positive integer, got ${o.batchSize}`);
@@ -53,7 +54,7 @@ export function calibrateCommand(): Command {
           const data = await streamLabelledNpz(source, report, 16 * o.batchSize, (x, offset) => checkInputRange(source, x, o, offset));
           return { ...(await predictLogits(model, data.batches, data.sampleDims, run)), labels: data.labels };
         }
-        const data = await readLabelledData(source, report);
+        const data = await readLabelledData(source, report, dataOptions(o));
         checkInputRange(source, data.x, o);
         return { ...(await predictLogits(model, data.x, data.sampleDims, run)), labels: Int32Array.from(data.labels) };
       };

@@ -5,19 +5,19 @@ import { Command } from 'commander';
 import { writeNpy } from '@onnx-audit/data';
 import { type Device, inputGradients, inspectModel, readModel } from '@onnx-audit/onnx';
 
-import { readLabelledData } from '../dataset.js';
+import { addDataOptions, dataOptions, readLabelledData } from '../dataset.js';
 import { UserError } from '../errors.js';
 import { addInputSpaceOptions, checkInputRange, type InputSpaceFlags, modelInUserSpace } from '../input-space.js';
 
 export function gradCommand(): Command {
-  return addInputSpaceOptions(new Command('grad')
+  return addDataOptions(addInputSpaceOptions(new Command('grad')
     .description('per-sample input gradients of the cross-entropy loss, written as a .npy of x\'s shape')
     .requiredOption('--model <file>', 'the .onnx classifier')
     .requiredOption('--data <file>', '.npz with x (float32, batch first) and y (integer labels)')
     .requiredOption('--out <file>', 'the .npy to write')
     .option('--device <device>', 'cpu or cuda (falls back to cpu when CUDA is missing)', 'cpu')
-    .option('--batch-size <n>', 'samples per run', (v) => Number.parseInt(v, 10), 64))
-    .action(async (o: { model: string; data: string; out: string; device: Device; batchSize: number } & InputSpaceFlags) => {
+    .option('--batch-size <n>', 'samples per run', (v) => Number.parseInt(v, 10), 64)))
+    .action(async (o: { model: string; data: string; out: string; device: Device; batchSize: number; resize?: string } & InputSpaceFlags) => {
       if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new UserError(`--batch-size must be a positive integer, got ${o.batchSize}`);
       if (o.device !== 'cpu' && o.device !== 'cuda') throw new UserError(`--device must be cpu or cuda, got '${o.device}'`);
       const model = modelInUserSpace(await readModel(o.model), o);
@@ -26,7 +26,7 @@ export function gradCommand(): Command {
         const list = report.unsupportedForGradients.map((u) => `${u.op} (node '${u.node}')`).join(', ');
         throw new UserError(`${o.model}: not differentiable: ${list}`);
       }
-      const { x, sampleDims, labels } = await readLabelledData(o.data, report);
+      const { x, sampleDims, labels } = await readLabelledData(o.data, report, dataOptions(o));
       checkInputRange(o.data, x, o);
       const tty = process.stderr.isTTY;
       const result = await inputGradients(model, x, sampleDims, labels, {

@@ -5,7 +5,7 @@ import { Command } from 'commander';
 
 import { MEMBERSHIP_SPLIT, stratifiedSplit, TRAIN_VAL_TEST, writeSplit } from '@onnx-audit/data';
 
-import { readDataset } from '../dataset.js';
+import { addDataOptions, dataOptions, readDataset } from '../dataset.js';
 import { UserError } from '../errors.js';
 
 interface SplitFlags {
@@ -14,21 +14,22 @@ interface SplitFlags {
   parts?: string;
   membership?: boolean;
   seed: number;
+  resize?: string;
 }
 
 export function splitCommand(): Command {
-  return new Command('split')
+  return addDataOptions(new Command('split')
     .description('split a labelled dataset into seeded, stratified parts written as DIR/<part>.npz')
     .requiredOption('--data <source>', '.npz (x, y), .csv, an image folder, or builtin:NAME')
     .requiredOption('--out <dir>', 'directory for the parts')
     .option('--parts <name=fraction,...>', `the parts and their fractions (default ${describe(TRAIN_VAL_TEST)})`)
     .option('--membership', `the five parts membership inference needs: ${describe(MEMBERSHIP_SPLIT)}`)
-    .option('--seed <n>', 'seeds the shuffle within each class', (v) => Number.parseInt(v, 10), 0)
+    .option('--seed <n>', 'seeds the shuffle within each class', (v) => Number.parseInt(v, 10), 0))
     .action(async (o: SplitFlags) => {
       if (!Number.isInteger(o.seed) || o.seed < 0) throw new UserError(`--seed must be a non-negative integer, got ${o.seed}`);
       if (o.parts && o.membership) throw new UserError('--parts and --membership choose the parts two ways: give one');
       const fractions: Record<string, number> = o.membership ? { ...MEMBERSHIP_SPLIT } : o.parts ? parseParts(o.parts) : { ...TRAIN_VAL_TEST };
-      const dataset = await readDataset(o.data);
+      const dataset = await readDataset(o.data, dataOptions(o));
       let parts;
       try {
         parts = stratifiedSplit(dataset.y, fractions, o.seed);

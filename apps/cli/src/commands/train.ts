@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 
 import { type Device, inspectModel, readModel, type Schedule, train, writeModel } from '@onnx-audit/onnx';
 
-import { readLabelledData } from '../dataset.js';
+import { addDataOptions, dataOptions, readLabelledData } from '../dataset.js';
 import { UserError } from '../errors.js';
 
 interface TrainFlags {
@@ -31,13 +31,14 @@ interface TrainFlags {
   resume?: boolean;
   device: Device;
   threads?: number;
+  resize?: string;
 }
 
 const number = (v: string) => Number(v);
 const integer = (v: string) => Number.parseInt(v, 10);
 
 export function trainCommand(): Command {
-  return new Command('train')
+  return addDataOptions(new Command('train')
     .description('train a classifier (or distil a teacher into it), writing the trained model, per-epoch snapshots and a checkpoint')
     .requiredOption('--model <file>', 'the .onnx architecture to train (its weights are the start unless --reinit)')
     .requiredOption('--data <file>', '.npz with x (float32, batch first) and y (integer labels)')
@@ -61,7 +62,7 @@ export function trainCommand(): Command {
     .option('--checkpoint <file>', 'checkpoint rewritten after every epoch (default: OUT.ckpt)')
     .option('--resume', 'continue from the checkpoint if it exists')
     .addOption(new Option('--device <device>', 'cpu or cuda (falls back to cpu when CUDA is missing)').choices(['cpu', 'cuda']).default('cpu'))
-    .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)', integer)
+    .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)', integer))
     .action(async (o: TrainFlags) => {
       checkFlags(o);
       const model = await readModel(o.model);
@@ -70,8 +71,8 @@ export function trainCommand(): Command {
         const list = report.unsupportedForGradients.map((u) => `${u.op} (node '${u.node}')`).join(', ');
         throw new UserError(`${o.model}: cannot be trained, not differentiable: ${list}`);
       }
-      const data = await readLabelledData(o.data, report);
-      const validation = o.valData ? await readLabelledData(o.valData, report) : undefined;
+      const data = await readLabelledData(o.data, report, dataOptions(o));
+      const validation = o.valData ? await readLabelledData(o.valData, report, dataOptions(o)) : undefined;
       const teacher = o.distillFrom ? await readModel(o.distillFrom) : undefined;
       const checkpoint = o.checkpoint ?? `${o.out}.ckpt`;
       const tty = process.stderr.isTTY;
