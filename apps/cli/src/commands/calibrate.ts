@@ -4,13 +4,14 @@
 import { Command, Option } from 'commander';
 
 import { CALIBRATION_METHODS, type CalibrationMethod, type CalibrationReport, calibrationReport, fitCalibrator } from '@onnx-audit/calibration';
-import { type Device, inspectModel, predictLogits, readModel, writeModel } from '@onnx-audit/onnx';
+import { inspectModel, predictLogits, readModel, writeModel } from '@onnx-audit/onnx';
 
 import { addDataOptions, dataOptions, readLabelledData, streamLabelledNpz } from '../dataset.js';
 import { UserError } from '../errors.js';
+import { addRuntimeOptions, type RuntimeFlags, runtimeOptions } from '../runtime-options.js';
 import { addInputSpaceOptions, checkInputRange, type InputSpaceFlags, modelInUserSpace } from '../input-space.js';
 
-interface CalibrateFlags extends InputSpaceFlags {
+interface CalibrateFlags extends InputSpaceFlags, RuntimeFlags {
   resize?: string;
   model: string;
   data: string;
@@ -20,14 +21,13 @@ interface CalibrateFlags extends InputSpaceFlags {
   binning: 'equal-width' | 'equal-mass';
   out?: string;
   json?: boolean;
-  device: Device;
   batchSize: number;
 }
 
 const METRICS = ['accuracy', 'nll', 'brier', 'ece', 'mce', 'classwiseEce', 'ace'] as const;
 
 export function calibrateCommand(): Command {
-  return addDataOptions(addInputSpaceOptions(new Command('calibrate')
+  return addRuntimeOptions(addDataOptions(addInputSpaceOptions(new Command('calibrate')
     .description('fit a calibrator on validation data, report calibration before and after, and export the calibrated model')
     .requiredOption('--model <file>', 'the .onnx classifier')
     .requiredOption('--data <source>', 'validation data to fit on: .npz (x, y), .csv, an image folder, or builtin:NAME')
@@ -37,8 +37,7 @@ export function calibrateCommand(): Command {
     .addOption(new Option('--binning <kind>', 'bins of ECE, MCE and the reliability data').choices(['equal-width', 'equal-mass']).default('equal-width'))
     .option('--out <file>', 'write the calibrated model (temperature, vector and matrix scaling)')
     .option('--json', 'print one JSON object instead of a table')
-    .addOption(new Option('--device <device>', 'cpu or cuda (falls back to cpu when CUDA is missing)').choices(['cpu', 'cuda']).default('cpu'))
-    .option('--batch-size <n>', 'samples per run', (v) => Number.parseInt(v, 10), 256)))
+    .option('--batch-size <n>', 'samples per run', (v) => Number.parseInt(v, 10), 256))))
     .action(async (o: CalibrateFlags) => {
       if (!Number.isInteger(o.bins) || o.bins < 1) throw new UserError(`--bins must be a positive integer, got ${o.bins}`);
       if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new UserError(`--batch-size must be a positive integer, got ${o.batchSize}`);
@@ -47,7 +46,7 @@ export function calibrateCommand(): Command {
       }
       const model = modelInUserSpace(await readModel(o.model), o);
       const report = inspectModel(model);
-      const run = { device: o.device, batchSize: o.batchSize };
+      const run = { ...runtimeOptions(o), batchSize: o.batchSize };
       const logitsOf = async (source: string) => {
         if (source.toLowerCase().endsWith('.npz')) {
           // Read a batch at a time: a .npz larger than memory can be evaluated.

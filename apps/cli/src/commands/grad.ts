@@ -3,23 +3,22 @@
 import { Command } from 'commander';
 
 import { writeNpy } from '@onnx-audit/data';
-import { type Device, inputGradients, inspectModel, readModel } from '@onnx-audit/onnx';
+import { inputGradients, inspectModel, readModel } from '@onnx-audit/onnx';
 
 import { addDataOptions, dataOptions, readLabelledData } from '../dataset.js';
 import { UserError } from '../errors.js';
+import { addRuntimeOptions, type RuntimeFlags, runtimeOptions } from '../runtime-options.js';
 import { addInputSpaceOptions, checkInputRange, type InputSpaceFlags, modelInUserSpace } from '../input-space.js';
 
 export function gradCommand(): Command {
-  return addDataOptions(addInputSpaceOptions(new Command('grad')
+  return addRuntimeOptions(addDataOptions(addInputSpaceOptions(new Command('grad')
     .description('per-sample input gradients of the cross-entropy loss, written as a .npy of x\'s shape')
     .requiredOption('--model <file>', 'the .onnx classifier')
-    .requiredOption('--data <file>', '.npz with x (float32, batch first) and y (integer labels)')
+    .requiredOption('--data <source>', '.npz (x float32 batch first, y integer labels), .csv, an image folder, or builtin:NAME')
     .requiredOption('--out <file>', 'the .npy to write')
-    .option('--device <device>', 'cpu or cuda (falls back to cpu when CUDA is missing)', 'cpu')
-    .option('--batch-size <n>', 'samples per run', (v) => Number.parseInt(v, 10), 64)))
-    .action(async (o: { model: string; data: string; out: string; device: Device; batchSize: number; resize?: string } & InputSpaceFlags) => {
+    .option('--batch-size <n>', 'samples per run', (v) => Number.parseInt(v, 10), 64))))
+    .action(async (o: { model: string; data: string; out: string; batchSize: number; resize?: string } & InputSpaceFlags & RuntimeFlags) => {
       if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new UserError(`--batch-size must be a positive integer, got ${o.batchSize}`);
-      if (o.device !== 'cpu' && o.device !== 'cuda') throw new UserError(`--device must be cpu or cuda, got '${o.device}'`);
       const model = modelInUserSpace(await readModel(o.model), o);
       const report = inspectModel(model);
       if (report.unsupportedForGradients.length > 0) {
@@ -30,7 +29,7 @@ export function gradCommand(): Command {
       checkInputRange(o.data, x, o);
       const tty = process.stderr.isTTY;
       const result = await inputGradients(model, x, sampleDims, labels, {
-        device: o.device,
+        ...runtimeOptions(o),
         batchSize: o.batchSize,
         progress: (done, total) => tty && process.stderr.write(`\rgrad: ${done}/${total} samples`),
       });

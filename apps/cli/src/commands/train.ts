@@ -2,12 +2,13 @@
 // with a line per epoch, an ONNX snapshot per epoch on request, and a checkpoint to resume from.
 import { Command, Option } from 'commander';
 
-import { type Device, inspectModel, readModel, type Schedule, train, writeModel } from '@onnx-audit/onnx';
+import { inspectModel, readModel, type Schedule, train, writeModel } from '@onnx-audit/onnx';
 
 import { addDataOptions, dataOptions, readLabelledData } from '../dataset.js';
 import { UserError } from '../errors.js';
+import { addRuntimeOptions, type RuntimeFlags, runtimeOptions } from '../runtime-options.js';
 
-interface TrainFlags {
+interface TrainFlags extends RuntimeFlags {
   model: string;
   data: string;
   out: string;
@@ -29,8 +30,6 @@ interface TrainFlags {
   snapshots?: string;
   checkpoint?: string;
   resume?: boolean;
-  device: Device;
-  threads?: number;
   resize?: string;
 }
 
@@ -38,10 +37,10 @@ const number = (v: string) => Number(v);
 const integer = (v: string) => Number.parseInt(v, 10);
 
 export function trainCommand(): Command {
-  return addDataOptions(new Command('train')
+  return addRuntimeOptions(addDataOptions(new Command('train')
     .description('train a classifier (or distil a teacher into it), writing the trained model, per-epoch snapshots and a checkpoint')
     .requiredOption('--model <file>', 'the .onnx architecture to train (its weights are the start unless --reinit)')
-    .requiredOption('--data <file>', '.npz with x (float32, batch first) and y (integer labels)')
+    .requiredOption('--data <source>', '.npz (x float32 batch first, y integer labels), .csv, an image folder, or builtin:NAME')
     .requiredOption('--out <file>', 'where to write the trained .onnx')
     .option('--epochs <n>', 'passes over the data', integer, 10)
     .option('--batch-size <n>', 'samples per step', integer, 64)
@@ -57,12 +56,10 @@ export function trainCommand(): Command {
     .option('--reinit', 'start from fresh He/Glorot weights (shadow models)')
     .option('--distill-from <teacher>', 'train on this model\'s softmax outputs at --temperature instead of the labels')
     .option('--temperature <t>', 'distillation temperature', number, 4)
-    .option('--val-data <file>', '.npz evaluated after every epoch')
+    .option('--val-data <source>', 'data evaluated after every epoch (any --data source)')
     .option('--snapshots <dir>', 'write the model after every epoch as DIR/epoch-NNN.onnx')
     .option('--checkpoint <file>', 'checkpoint rewritten after every epoch (default: OUT.ckpt)')
-    .option('--resume', 'continue from the checkpoint if it exists')
-    .addOption(new Option('--device <device>', 'cpu or cuda (falls back to cpu when CUDA is missing)').choices(['cpu', 'cuda']).default('cpu'))
-    .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)', integer))
+    .option('--resume', 'continue from the checkpoint if it exists')))
     .action(async (o: TrainFlags) => {
       checkFlags(o);
       const model = await readModel(o.model);
@@ -94,8 +91,7 @@ export function trainCommand(): Command {
           ...(o.snapshots ? { snapshots: o.snapshots } : {}),
           checkpoint,
           ...(o.resume ? { resume: true } : {}),
-          device: o.device,
-          ...(o.threads ? { threads: o.threads } : {}),
+          ...runtimeOptions(o),
           onStep: (s) => {
             const now = performance.now();
             if (!tty || (now - lastDraw < 250 && s.step < s.steps)) return;
@@ -129,7 +125,6 @@ function checkFlags(o: TrainFlags): void {
   if (!(o.gamma > 0)) throw new UserError(`--gamma must be positive, got ${o.gamma}`);
   if (!(o.temperature > 0 && Number.isFinite(o.temperature))) throw new UserError(`--temperature must be a positive number, got ${o.temperature}`);
   if (!Number.isInteger(o.seed) || o.seed < 0) throw new UserError(`--seed must be a non-negative integer, got ${o.seed}`);
-  if (o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 1)) throw new UserError(`--threads must be a positive integer, got ${o.threads}`);
 }
 
 function schedule(o: TrainFlags): Schedule {
