@@ -28,7 +28,7 @@ export { dataInput, inputGradients } from './input-gradients.js';
 export type { InputGradientOptions, InputGradients } from './input-gradients.js';
 export { logitsValue } from './model/logits.js';
 export type { LogitsValue } from './model/logits.js';
-export { logitsModel, predictLogits } from './inference.js';
+export { fixedBatchSize, logitsModel, predictLogits } from './inference.js';
 export type { PredictOptions, Predictions } from './inference.js';
 export { writeFileAtomic } from './atomic-write.js';
 export { buildClassifier, INPUT_NAME, LOGITS_NAME } from './builder/classifier.js';

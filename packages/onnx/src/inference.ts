@@ -85,7 +85,8 @@ export async function predictLogits(model: ModelProto, x: Float32Array | AsyncIt
   }
 }
 
-function fixedBatchSize(model: ModelProto, input: string): number | undefined {
+/** The batch size a model's input fixes, if its first dimension is a number rather than a symbol. */
+export function fixedBatchSize(model: ModelProto, input: string): number | undefined {
   const info = model.graph!.input.find((i) => i.name === input);
   const dim = info?.type?.value.case === 'tensorType' ? info.type.value.value.shape?.dim[0]?.value : undefined;
   return dim?.case === 'dimValue' ? Number(dim.value) : undefined;

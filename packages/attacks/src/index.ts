@@ -1,0 +1,14 @@
+export { argmaxRows, isDifferentiable } from './classifier/classifier.js';
+export type { AttackLoss, Box, Classifier, DifferentiableClassifier, LossGradient, Usage } from './classifier/classifier.js';
+export { NotDifferentiableError, onnxClassifier, onnxPredictor } from './classifier/onnx.js';
+export type { OnnxClassifierOptions } from './classifier/onnx.js';
+export { functionClassifier } from './classifier/function.js';
+export type { FunctionClassifierOptions, ScoreFunction } from './classifier/function.js';
+export { AttackInvariantError, checkTask, evaluateAttack } from './attack.js';
+export type { AttackContext, AttackOutput, AttackResult, AttackSummary, AttackTask, Threat } from './attack.js';
+export { fgm, fgsm } from './attacks/fgsm.js';
+export type { FgsmOptions } from './attacks/fgsm.js';
+export { bim, pgd } from './attacks/pgd.js';
+export type { PgdOptions } from './attacks/pgd.js';
+export { mifgsm } from './attacks/mifgsm.js';
+export type { MifgsmOptions } from './attacks/mifgsm.js';
