@@ -218,7 +218,11 @@ function addHeadInputs(g: GraphEditor, head: LossHead, logitsDims: number[]): { 
   };
   switch (head.kind) {
     case 'cross-entropy':
+    case 'margin':
+    case 'dlr':
       return { labels: add('labels', TensorProto_DataType.INT64, 1) };
+    case 'targeted-dlr':
+      return { labels: add('labels', TensorProto_DataType.INT64, 1), targets: add('targets', TensorProto_DataType.INT64, 1) };
     case 'soft-cross-entropy':
     case 'mse':
       return { targets: add('targets', TensorProto_DataType.FLOAT, logitsDims.length) };

@@ -2,6 +2,8 @@
 // gradient of the total loss with respect to the logits: the seed of the backward pass. Writing
 // the seed directly (softmax − one-hot rather than differentiating LogSoftmax and GatherElements)
 // is both cheaper and exactly what the stable formulas give.
+import { TensorProto_DataType } from 'onnx-buf';
+
 import type { GraphEditor } from './graph.js';
 
 export type LossHead =
@@ -15,10 +17,27 @@ export type LossHead =
   /** Mean squared error over the classes. Input: `targets` float [N, K]. */
   | { kind: 'mse' }
   /** ⟨cotangent, output⟩ summed per sample: its gradient is the vector-Jacobian product with `cotangent`. */
-  | { kind: 'dot' };
+  | { kind: 'dot' }
+  /**
+   * Carlini–Wagner margin z_y − max_{j≠y} z_j: negative once the sample is misclassified.
+   * Input: `labels` int64 [N]. Needs K ≥ 2.
+   */
+  | { kind: 'margin' }
+  /**
+   * AutoAttack's difference of logits ratio (Croce & Hein 2020),
+   * −(z_y − max_{j≠y} z_j) / (z_π1 − z_π3 + 1e−12) with π the classes by descending logit: the
+   * margin made invariant to shifting and scaling the logits. Input: `labels` int64 [N]. Needs K ≥ 3.
+   */
+  | { kind: 'dlr' }
+  /**
+   * Targeted DLR, −(z_y − z_t) / (z_π1 − (z_π3 + z_π4)/2 + 1e−12), increasing as z_t overtakes z_y.
+   * Inputs: `labels` and `targets`, both int64 [N] class indices. Needs K ≥ 4.
+   */
+  | { kind: 'targeted-dlr' };
 
 export interface HeadInputs {
   labels?: string;
+  /** Float [N, K] for 'soft-cross-entropy' and 'mse'; int64 [N] target classes for 'targeted-dlr'. */
   targets?: string;
   cotangent?: string;
 }
@@ -39,14 +58,51 @@ export function appendHead(g: GraphEditor, head: LossHead, logits: string, logit
   const n = logitsDims[0];
   const scale = (seed: string, factor: number) => (factor === 1 ? seed : g.node('Mul', [seed, g.float(factor)]));
   const sumClasses = (x: string) => g.node('ReduceSum', [x, g.int64s([1])], { keepdims: 0 });
+  const oneHot = (classes: string) => g.node('OneHot', [classes, g.int64s([logitsDims[1]], true), g.floats([0, 1], [2])], { axis: -1 });
+  /** z_{i, classes_i} as [N]. */
+  const pick = (classes: string) => g.node('Squeeze', [g.node('GatherElements', [logits, g.node('Unsqueeze', [classes, g.int64s([1])])], { axis: 1 }), g.int64s([1])]);
+  /** Column j of an [N, k] value, as [N]. */
+  const column = (x: string, j: number) => g.node('Gather', [x, g.int64s([j], true)], { axis: 1 });
+  /** Σ_r coefficient_r ⊗ one-hot rows_r: one class may appear in several terms, and adding rows sums its parts. */
+  const combine = (terms: Array<[coefficient: string, rows: string]>) =>
+    g.node('Sum', terms.map(([coefficient, rows]) => g.node('Mul', [g.node('Unsqueeze', [coefficient, g.int64s([1])]), rows])));
+  /**
+   * The highest-scoring class other than the label (lowest index on ties, as ArgMax). The label's
+   * logit is masked with the lowest float, not zeroed: a zero would win whenever every other logit
+   * is negative, and the margin would then be measured against the label itself.
+   */
+  const runnerUp = (labels: string) => {
+    const isLabel = g.node('Cast', [oneHot(labels)], { to: TensorProto_DataType.BOOL });
+    return g.node('ArgMax', [g.node('Where', [isLabel, g.float(-FLOAT32_MAX), logits])], { axis: 1, keepdims: 0 });
+  };
+  /** The k largest logits, descending (lower index first on ties, as ArgMax), as [N] columns of values and classes. */
+  const ranked = (k: number): Array<Ranked> => {
+    const [values, indices] = g.nodeN('TopK', [logits, g.int64s([k])], 2, { axis: 1, largest: 1, sorted: 1 });
+    return Array.from({ length: k }, (_, j) => ({ value: column(values, j), classes: column(indices, j) }));
+  };
+  /**
+   * −u/d with u = z_y − z_other and d = Σ_r w_r z_{π_r} + 1e−12, and its gradient by the quotient
+   * rule, −(e_y − e_other)/d + (u/d²) Σ_r w_r e_{π_r}, on one-hot rows.
+   */
+  const ratio = (labels: string, other: string, spread: Array<[Ranked, number]>) => {
+    const weighted = (x: string, w: number) => (w === 1 ? x : g.node('Mul', [x, g.float(w)]));
+    const u = g.node('Sub', [pick(labels), pick(other)]);
+    const d = g.node('Add', [g.node('Sum', spread.map(([r, w]) => weighted(r.value, w))), g.float(1e-12)]);
+    const loss = g.node('Neg', [g.node('Div', [u, d])]);
+    const uOverD2 = g.node('Neg', [g.node('Div', [loss, d])]);
+    const seed = combine([
+      [g.node('Neg', [g.node('Reciprocal', [d])]), g.node('Sub', [oneHot(labels), oneHot(other)])],
+      ...spread.map(([r, w]): [string, string] => [weighted(uOverD2, w), oneHot(r.classes)]),
+    ]);
+    return { loss, seed: scale(seed, mean ? 1 / n : 1) };
+  };
   switch (head.kind) {
     case 'cross-entropy': {
       const labels = required(inputs.labels, 'labels');
       const logp = g.node('LogSoftmax', [logits], { axis: 1 });
       const picked = g.node('GatherElements', [logp, g.node('Unsqueeze', [labels, g.int64s([1])])], { axis: 1 });
       const loss = g.node('Neg', [g.node('Squeeze', [picked, g.int64s([1])])]);
-      const oneHot = g.node('OneHot', [labels, g.int64s([logitsDims[1]], true), g.floats([0, 1], [2])], { axis: -1 });
-      return { loss, seed: scale(g.node('Sub', [g.node('Exp', [logp]), oneHot]), mean ? 1 / n : 1) };
+      return { loss, seed: scale(g.node('Sub', [g.node('Exp', [logp]), oneHot(labels)]), mean ? 1 / n : 1) };
     }
     case 'soft-cross-entropy': {
       const targets = required(inputs.targets, 'targets');
@@ -74,7 +130,39 @@ export function appendHead(g: GraphEditor, head: LossHead, logits: string, logit
       const loss = axes.length ? g.node('ReduceSum', [product, g.int64s(axes)], { keepdims: 0 }) : product;
       return { loss, seed: scale(cotangent, mean ? 1 / n : 1) };
     }
+    case 'margin': {
+      classesAtLeast(head, logitsDims, 2);
+      const labels = required(inputs.labels, 'labels');
+      const other = runnerUp(labels);
+      const loss = g.node('Sub', [pick(labels), pick(other)]);
+      return { loss, seed: scale(g.node('Sub', [oneHot(labels), oneHot(other)]), mean ? 1 / n : 1) };
+    }
+    case 'dlr': {
+      classesAtLeast(head, logitsDims, 3);
+      const labels = required(inputs.labels, 'labels');
+      const [first, , third] = ranked(3);
+      return ratio(labels, runnerUp(labels), [[first, 1], [third, -1]]);
+    }
+    case 'targeted-dlr': {
+      classesAtLeast(head, logitsDims, 4);
+      const labels = required(inputs.labels, 'labels');
+      const targets = required(inputs.targets, 'targets');
+      const [first, , third, fourth] = ranked(4);
+      return ratio(labels, targets, [[first, 1], [third, -0.5], [fourth, -0.5]]);
+    }
   }
+}
+
+interface Ranked {
+  value: string;
+  classes: string;
+}
+
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+function classesAtLeast(head: LossHead, logitsDims: number[], min: number): void {
+  if (logitsDims.length !== 2) throw new Error(`the '${head.kind}' loss head needs [N, classes] logits, got [${logitsDims}]`);
+  if (logitsDims[1] < min) throw new Error(`the '${head.kind}' loss head needs at least ${min} classes; the logits have ${logitsDims[1]}`);
 }
 
 function required(name: string | undefined, what: string): string {
