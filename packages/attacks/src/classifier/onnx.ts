@@ -105,7 +105,7 @@ class OnnxClassifier implements Classifier {
   protected async gradients(x: Float32Array, loss: AttackLoss): Promise<LossGradient> {
     const n = this.samplesIn(x);
     const k = this.classes;
-    const out: LossGradient = { loss: new Float32Array(n), gradient: new Float32Array(n * this.sampleSize), logits: new Float32Array(n * k) };
+    const losses: Float32Array[] = [], gradients: Float32Array[] = [], logits: Float32Array[] = [];
     for (const run of planRuns(n, this.chunk, this.fixedBatch)) {
       const { graph, session } = await this.gradientSession(loss.kind, run.size);
       const feeds: Record<string, ort.Tensor> = {
@@ -123,12 +123,12 @@ class OnnxClassifier implements Classifier {
         if (loss.kind === 'targeted-dlr') feeds[graph.targets!] = labelsOf(loss.targets);
       }
       const result = await session.run(feeds);
-      out.loss.set((result[graph.loss].data as Float32Array).subarray(0, run.count), run.start);
-      out.gradient.set((result[graph.gradients[this.input]].data as Float32Array).subarray(0, run.count * this.sampleSize), run.start * this.sampleSize);
-      out.logits.set((result[graph.logits].data as Float32Array).subarray(0, run.count * k), run.start * k);
+      losses.push((result[graph.loss].data as Float32Array).subarray(0, run.count));
+      gradients.push((result[graph.gradients[this.input]].data as Float32Array).subarray(0, run.count * this.sampleSize));
+      logits.push((result[graph.logits].data as Float32Array).subarray(0, run.count * k));
     }
     this.usage.gradientCalls += n;
-    return out;
+    return { loss: concat(losses), gradient: concat(gradients), logits: concat(logits) };
   }
 
   async release(): Promise<void> {
@@ -176,7 +176,9 @@ function declaredSampleDims(model: ModelProto, input: string): number[] {
   return sample;
 }
 
+/** The pieces end to end; a single piece is returned as it is (ORT's fresh output buffer: no copy). */
 function concat(pieces: Float32Array[]): Float32Array {
+  if (pieces.length === 1) return pieces[0];
   const out = new Float32Array(pieces.reduce((a, p) => a + p.length, 0));
   let offset = 0;
   for (const piece of pieces) {
