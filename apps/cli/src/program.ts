@@ -3,10 +3,13 @@ import { createRequire } from 'node:module';
 
 import { Command, CommanderError } from 'commander';
 
+import { attackCommand } from './commands/attack.js';
 import { calibrateCommand } from './commands/calibrate.js';
 import { doctorCommand } from './commands/doctor.js';
+import { explainCommand } from './commands/explain.js';
 import { gradCommand } from './commands/grad.js';
 import { inspectCommand } from './commands/inspect.js';
+import { robustnessCommand } from './commands/robustness.js';
 import { splitCommand } from './commands/split.js';
 import { trainCommand } from './commands/train.js';
 import { EXIT_USAGE, report } from './errors.js';
@@ -21,7 +24,7 @@ export function buildProgram(): Command {
     .option('--verbose', 'print full errors with stack traces')
     .showHelpAfterError('(run onnx-audit --help for usage)')
     .exitOverride();
-  for (const command of [doctorCommand(), inspectCommand(), gradCommand(), trainCommand(), calibrateCommand(), splitCommand()]) {
+  for (const command of [doctorCommand(), inspectCommand(), gradCommand(), trainCommand(), calibrateCommand(), splitCommand(), attackCommand(), robustnessCommand(), explainCommand()]) {
     // addCommand does not pass on exitOverride and the help-after-error text; copy them.
     program.addCommand(command.copyInheritedSettings(program));
   }

@@ -69,3 +69,53 @@ export async function mnistCnn(testCount = 200): Promise<{ model: ModelProto; te
     return { model, test };
   }
 }
+
+export interface TinyModel {
+  /**
+   * Rounds the input to multiples of 1/4 and adds a dead ReLU path relu(x − 2)·W (x ≤ 1): the
+   * logits still depend on x through differentiable ops, but every input gradient is zero.
+   */
+  masked?: boolean;
+  /** Samples as [1, 2, 3] images rather than 6-vectors. */
+  image?: boolean;
+  /** Ends in softmax(z)·1, which a loader looking for a trailing Softmax does not strip. */
+  probabilities?: boolean;
+}
+
+/** z = x W + b on 6 inputs, dressed as `options` say. */
+export function tinyModel(weights: Float32Array, bias: Float32Array, options: TinyModel): ModelProto {
+  const classes = bias.length;
+  const nodes: ReturnType<typeof create<typeof NodeProtoSchema>>[] = [];
+  const add = (opType: string, input: string[], attribute: { name: string; i: bigint; type: number }[] = []) => {
+    const output = `${opType.toLowerCase()}${nodes.length}`;
+    nodes.push(create(NodeProtoSchema, { opType, name: output, input, output: [output], attribute }));
+    return output;
+  };
+  // attribute type 2: INT
+  const flat = options.image ? add('Flatten', ['x'], [{ name: 'axis', i: 1n, type: 2 }]) : 'x';
+  let z: string;
+  if (options.masked) {
+    const quantized = add('Mul', [add('Round', [add('Mul', [flat, 'four'])]), 'quarter']);
+    const dead = add('MatMul', [add('Relu', [add('Sub', [flat, 'two'])]), 'W']);
+    z = add('Add', [add('Gemm', [quantized, 'W', 'b']), dead]);
+  } else {
+    z = add('Gemm', [flat, 'W', 'b']);
+  }
+  if (options.probabilities) z = add('Mul', [add('Softmax', [z]), 'one']);
+  return create(ModelProtoSchema, {
+    irVersion: 8n,
+    opsetImport: [{ domain: '', version: 17n }],
+    graph: {
+      name: 'tiny',
+      input: [tensorValueInfo('x', options.image ? ['N', 1, 2, 3] : ['N', 6])],
+      output: [tensorValueInfo(z, ['N', classes])],
+      initializer: [
+        ...(options.masked ? [tensorFromArray('four', [], Float32Array.of(4)), tensorFromArray('quarter', [], Float32Array.of(0.25)), tensorFromArray('two', [], Float32Array.of(2))] : []),
+        ...(options.probabilities ? [tensorFromArray('one', [], Float32Array.of(1))] : []),
+        tensorFromArray('W', [6, classes], weights),
+        tensorFromArray('b', [classes], bias),
+      ],
+      node: nodes,
+    },
+  });
+}

@@ -25,8 +25,9 @@ import { type InspectionReport, inspectModel, readModel } from '@onnx-audit/onnx
 
 import { openClassifier } from '../classifier.js';
 import { addDataOptions, dataOptions, readLabelledData } from '../dataset.js';
-import { parseEpsilon } from '../epsilon.js';
+import { parseEpsilon, parseInteger as integer } from '../numbers.js';
 import { UserError } from '../errors.js';
+import { progressLine } from '../progress.js';
 import { addInputSpaceOptions, type InputSpaceFlags, modelInUserSpace } from '../input-space.js';
 import { addRuntimeOptions, type RuntimeFlags, runtimeOptions } from '../runtime-options.js';
 
@@ -173,12 +174,6 @@ function planAttack(o: AttackFlags): AttackPlan {
   };
 }
 
-function integer(flag: string, text: string, min: number): number {
-  const value = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
-  if (!(Number.isSafeInteger(value) && value >= min)) throw new UserError(`${flag} must be an integer ≥ ${min}, got '${text}'`);
-  return value;
-}
-
 function checkSurrogateShape(path: string, report: InspectionReport, sampleDims: number[]): void {
   const shape = report.inputs[0]?.shape;
   if (shape && (shape.length !== sampleDims.length + 1 || sampleDims.some((d, i) => typeof shape[i + 1] === 'number' && shape[i + 1] !== d))) {
@@ -247,33 +242,6 @@ async function settingsChecked<T>(attack: string, classifiers: Classifier[], wor
     if (error instanceof RangeError && asked() === before) throw new UserError(`--attack ${attack}: ${error.message}`);
     throw error;
   }
-}
-
-/** One overwritten stderr line with the fraction done and the time left, at most every 100 ms. */
-function progressLine(label: string, enabled: boolean): { update: (done: number, total: number) => void; finish: () => void } | undefined {
-  if (!enabled) return undefined;
-  const started = performance.now();
-  let shown = 0;
-  return {
-    update(done, total) {
-      const now = performance.now();
-      if (now - shown < 100 && done < total) return;
-      shown = now;
-      const elapsed = (now - started) / 1000;
-      const left = done > 0 ? (elapsed * (total - done)) / done : Number.NaN;
-      process.stderr.write(`\r${label}: ${done}/${total} (${((100 * done) / total).toFixed(0)}%), ${Number.isFinite(left) ? `${duration(left)} left` : 'estimating time left'}   `);
-    },
-    finish() {
-      if (shown) process.stderr.write('\n');
-      shown = 0;
-    },
-  };
-}
-
-function duration(seconds: number): string {
-  if (seconds < 60) return `${seconds.toFixed(0)} s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
-  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
 }
 
 function print(o: AttackFlags, plan: AttackPlan, result: AttackResult | TransferResult): void {

@@ -23,6 +23,8 @@ import { openClassifier } from '../classifier.js';
 import { addDataOptions, dataOptions, readLabelledData } from '../dataset.js';
 import { UserError } from '../errors.js';
 import { addInputSpaceOptions, type InputSpaceFlags, modelInUserSpace } from '../input-space.js';
+import { parseInteger as integer } from '../numbers.js';
+import { progressLine } from '../progress.js';
 import { addRuntimeOptions, type RuntimeFlags, runtimeOptions } from '../runtime-options.js';
 
 const METHODS = ['saliency', 'smoothgrad', 'integrated-gradients'] as const;
@@ -30,6 +32,7 @@ type Method = (typeof METHODS)[number];
 
 interface ExplainFlags extends InputSpaceFlags, RuntimeFlags {
   model: string;
+  quiet?: boolean;
   data: string;
   method: string;
   samples?: string;
@@ -67,7 +70,8 @@ export function explainCommand(): Command {
     .option('--rule <r>', 'integrated-gradients: gauss-legendre or riemann-trapezoid (default gauss-legendre)')
     .option('--batch-size <n>', 'samples per model run (default 128)')
     .option('--out <file>', 'write the attributions (float32, the shape of x) to this .npy')
-    .option('--json', 'print one JSON object instead of a summary'))))
+    .option('--json', 'print one JSON object instead of a summary')
+    .option('--quiet', 'no progress on stderr'))))
     .action(async (o: ExplainFlags) => {
       const plan = planExplain(o);
       const session = runtimeOptions(o);
@@ -82,7 +86,7 @@ export function explainCommand(): Command {
       const controller = new AbortController();
       const interrupt = () => controller.abort(new UserError('interrupted; nothing was written'));
       process.once('SIGINT', interrupt);
-      const progress = progressLine(plan.method);
+      const progress = progressLine(plan.method, Boolean(process.stderr.isTTY && !o.quiet));
       try {
         const classes = await classesToExplain(classifier, data.x, data.labels, o.data, plan.target);
         const started = performance.now();
@@ -138,12 +142,6 @@ function planExplain(o: ExplainFlags): ExplainPlan {
   return { method, target: o.class, options, batchSize: o.batchSize !== undefined ? integer('--batch-size', o.batchSize, 1) : undefined };
 }
 
-function integer(flag: string, text: string, min: number): number {
-  const value = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
-  if (!(Number.isSafeInteger(value) && value >= min)) throw new UserError(`${flag} must be an integer ≥ ${min}, got '${text}'`);
-  return value;
-}
-
 function positive(flag: string, text: string): number {
   const value = text.trim() === '' ? Number.NaN : Number(text);
   if (!(Number.isFinite(value) && value > 0)) throw new UserError(`${flag} must be a number > 0, got '${text}'`);
@@ -169,24 +167,6 @@ function attribute(classifier: DifferentiableClassifier, x: Float32Array, classe
   if (plan.method === 'smoothgrad') return smoothGrad(classifier, x, classes, options);
   if (plan.method === 'integrated-gradients') return integratedGradients(classifier, x, classes, options);
   return saliency(classifier, x, classes, options);
-}
-
-/** One overwritten stderr line with the gradients done, at most every 100 ms, when stderr is a terminal. */
-function progressLine(label: string): { update: (done: number, total: number) => void; finish: () => void } | undefined {
-  if (!process.stderr.isTTY) return undefined;
-  let shown = 0;
-  return {
-    update(done, total) {
-      const now = performance.now();
-      if (now - shown < 100 && done < total) return;
-      shown = now;
-      process.stderr.write(`\r${label}: ${done}/${total} gradients (${((100 * done) / total).toFixed(0)}%)   `);
-    },
-    finish() {
-      if (shown) process.stderr.write('\n');
-      shown = 0;
-    },
-  };
 }
 
 function print(o: ExplainFlags, plan: ExplainPlan, r: Attribution & { shape: number[]; seconds: number; gradientCalls: number }): void {
