@@ -11,6 +11,12 @@ export interface SessionOptions {
   device?: Device;
   /** Intra-op threads (default: ONNX Runtime's choice, all cores). */
   threads?: number;
+  /**
+   * Let ONNX Runtime's idle threads spin for more work after a run (its default, true). Turn it off
+   * when other CPU work runs between runs on the same cores (attack steps, optimizer steps): the
+   * spinning threads take those cores from it.
+   */
+  spinning?: boolean;
 }
 
 let warnedNoCuda = false;
@@ -32,5 +38,6 @@ export async function createSession(model: Uint8Array, options: SessionOptions =
     executionProviders: [resolveProvider(options.device)],
     graphOptimizationLevel: 'all',
     ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+    ...(options.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
   });
 }

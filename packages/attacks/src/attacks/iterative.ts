@@ -89,7 +89,10 @@ export async function iterativeAttack(classifier: DifferentiableClassifier, task
       if (velocity) accumulate(velocity, ascent, d, o.momentum!);
       if (o.norm === 'l1') freezeBoundary(velocity ?? ascent, current, box.lo, box.hi);
       const alpha = stepSize(o, done);
-      const moved = await attackStep(STEP_KIND[o.norm], current, velocity ?? ascent, d, alpha, { l1TopK });
+      // The gradient is spent once the step is taken: the sign and L2 steps (elementwise once the
+      // row norm is known) can write over it, sparing a batch-sized allocation per step.
+      const out = velocity || o.norm === 'l1' ? undefined : ascent;
+      const moved = await attackStep(STEP_KIND[o.norm], current, velocity ?? ascent, d, alpha, { l1TopK, ...(out ? { out } : {}) });
       return project(o.norm, moved, x0, d, o.eps, { box, out: moved });
     }
   }

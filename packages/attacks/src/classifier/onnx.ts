@@ -78,8 +78,10 @@ class OnnxClassifier implements Classifier {
     if (!(box.lo < box.hi)) throw new RangeError(`the input box [${box.lo}, ${box.hi}] is empty`);
     const chunk = options.batchSize ?? 128;
     if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError(`batchSize must be a positive integer, got ${chunk}`);
-    const session = await createSession(encodeModel(logitsModel(model).model), options);
-    const classifier = new kind(model, input, session, sampleDims, box, chunk, fixedBatchSize(model, input), { device: options.device, threads: options.threads });
+    // attack steps run on the same cores between model runs: idle ORT threads must not spin on them
+    const sessionOptions: SessionOptions = { device: options.device, threads: options.threads, spinning: options.spinning ?? false };
+    const session = await createSession(encodeModel(logitsModel(model).model), sessionOptions);
+    const classifier = new kind(model, input, session, sampleDims, box, chunk, fixedBatchSize(model, input), sessionOptions);
     const probe = await classifier.scores(new Float32Array(classifier.sampleSize).fill(box.lo));
     classifier.classes = probe.length;
     classifier.usage.queries = 0;
