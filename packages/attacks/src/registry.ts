@@ -98,7 +98,8 @@ export const ATTACKS = {
     norms: ['l2'],
     minimumNorm: true,
     targeted: true,
-    run: (c, task, s) => cw(whiteBox(c, 'cw'), task, { seed: s.seed, signal: s.signal, progress: s.progress, ...(s.steps ? { steps: s.steps } : {}) }),
+    // the step size is Adam's learning rate in tanh space
+    run: (c, task, s) => cw(whiteBox(c, 'cw'), task, { seed: s.seed, signal: s.signal, progress: s.progress, ...(s.steps ? { steps: s.steps } : {}), ...(s.stepSize ? { learningRate: s.stepSize } : {}) }),
   },
   deepfool: {
     summary: 'steps to the nearest linearised decision boundary, overshoot 0.02 (Moosavi-Dezfooli et al. 2016)',

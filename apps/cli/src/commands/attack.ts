@@ -40,6 +40,7 @@ interface AttackFlags extends InputSpaceFlags, RuntimeFlags {
   steps?: string;
   stepSize?: string;
   restarts?: string;
+  queries?: string;
   /** false only with --no-random-start; otherwise each attack's own default holds. */
   randomStart?: boolean;
   targeted?: boolean;
@@ -73,6 +74,7 @@ export function attackCommand(): Command {
     .option('--steps <n>', 'iterations (default: the attack\'s own)')
     .option('--step-size <a>', 'step length, e.g. 2/255 (default: the attack\'s own)')
     .option('--restarts <n>', 'random restarts on the samples not yet broken (default: the attack\'s own)')
+    .option('--queries <n>', 'query budget per sample for the score-based attacks (square 5000, nes/spsa 10000)')
     .option('--no-random-start', 'start from the clean input (default: the attack\'s own choice)')
     .option('--targeted', 'aim each sample at a class: --target-class, or one drawn at random (≠ its label) from --seed')
     .addOption(new Option('--target-class <c>', 'with --targeted: the class to reach; samples of that label are left alone').implies({ targeted: true }))
@@ -160,6 +162,7 @@ function planAttack(o: AttackFlags): AttackPlan {
     ...(o.steps !== undefined ? { steps: integer('--steps', o.steps, 1) } : {}),
     ...(o.stepSize !== undefined ? { stepSize: parseEpsilon(o.stepSize, '--step-size') } : {}),
     ...(o.restarts !== undefined ? { restarts: integer('--restarts', o.restarts, 1) } : {}),
+    ...(o.queries !== undefined ? { queries: integer('--queries', o.queries, 1) } : {}),
     ...(o.randomStart === false ? { randomStart: false } : {}),
   };
   return {
