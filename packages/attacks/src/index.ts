@@ -35,3 +35,5 @@ export { runSuite } from './robustness/suite.js';
 export type { SuiteAttack, SuiteName, SuiteOptions, SuiteResult } from './robustness/suite.js';
 export { evaluateRobustness } from './robustness/evaluate.js';
 export type { MinimalNormAttack, MinimalNorms, RobustnessOptions, RobustnessPoint, RobustnessResult } from './robustness/evaluate.js';
+export { parseTransforms, withInputTransforms } from './defences/transforms.js';
+export type { InputTransform } from './defences/transforms.js';
