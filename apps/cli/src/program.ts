@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { attackCommand } from './commands/attack.js';
 import { calibrateCommand } from './commands/calibrate.js';
 import { defendCommand } from './commands/defend.js';
+import { detectCommand } from './commands/detect.js';
 import { doctorCommand } from './commands/doctor.js';
 import { explainCommand } from './commands/explain.js';
 import { gradCommand } from './commands/grad.js';
@@ -25,7 +26,7 @@ export function buildProgram(): Command {
     .option('--verbose', 'print full errors with stack traces')
     .showHelpAfterError('(run onnx-audit --help for usage)')
     .exitOverride();
-  for (const command of [doctorCommand(), inspectCommand(), gradCommand(), trainCommand(), calibrateCommand(), splitCommand(), attackCommand(), robustnessCommand(), explainCommand(), defendCommand()]) {
+  for (const command of [doctorCommand(), inspectCommand(), gradCommand(), trainCommand(), calibrateCommand(), splitCommand(), attackCommand(), robustnessCommand(), explainCommand(), defendCommand(), detectCommand()]) {
     // addCommand does not pass on exitOverride and the help-after-error text; copy them.
     program.addCommand(command.copyInheritedSettings(program));
   }

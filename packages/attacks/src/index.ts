@@ -37,3 +37,7 @@ export { evaluateRobustness } from './robustness/evaluate.js';
 export type { MinimalNormAttack, MinimalNorms, RobustnessOptions, RobustnessPoint, RobustnessResult } from './robustness/evaluate.js';
 export { parseTransforms, withInputTransforms } from './defences/transforms.js';
 export type { InputTransform } from './defences/transforms.js';
+export { defaultSqueezers, featureSqueezing, formatSqueezer, thresholdForFpr } from './defences/detection.js';
+export type { FeatureSqueezingDetector, SqueezeScores } from './defences/detection.js';
+export { adversarialPerturbation } from './defences/adversarial-training.js';
+export type { AdversarialKind, AdversarialPerturbation, AdversarialTrainingOptions } from './defences/adversarial-training.js';
