@@ -41,3 +41,5 @@ export { defaultSqueezers, featureSqueezing, formatSqueezer, thresholdForFpr } f
 export type { FeatureSqueezingDetector, SqueezeScores } from './defences/detection.js';
 export { adversarialPerturbation } from './defences/adversarial-training.js';
 export type { AdversarialKind, AdversarialPerturbation, AdversarialTrainingOptions } from './defences/adversarial-training.js';
+export { defendedClassifier, evaluateDefence } from './defences/adaptive.js';
+export type { DefenceEvaluation, DefenceEvaluationOptions, DefendedClassifierOptions } from './defences/adaptive.js';

@@ -9,6 +9,7 @@ import { poolRules } from './pool.js';
 import { reduceRules } from './reduce.js';
 import { shapeRules } from './shape.js';
 import { softmaxRules } from './softmax.js';
+import { topKRules } from './topk.js';
 
 export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
   ...elementwiseRules,
@@ -19,4 +20,5 @@ export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
   ...softmaxRules,
   ...reduceRules,
   ...shapeRules,
+  ...topKRules,
 };
