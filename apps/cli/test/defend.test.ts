@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { onnxPredictor, parseTransforms, withInputTransforms } from '@onnx-audit/attacks';
+import { writeNpz } from '@onnx-audit/data';
 import { buildClassifier, encodeModel, readModel } from '@onnx-audit/onnx';
 
 import { cli } from './run-cli.js';
@@ -29,6 +30,20 @@ describe('onnx-audit defend', async () => {
     const defended = await written.scores(x);
     expect(defended).toEqual(await inMemory.scores(x));
     expect(defended).not.toEqual(await plain.scores(x));
+  });
+
+  it('with --data, reports naive, adaptive (BPDA), black-box and undefended robust accuracy', async () => {
+    const data = join(dir, 'data.npz');
+    const scores = await (await onnxPredictor(model)).scores(x);
+    const labels = Int32Array.from({ length: 5 }, (_, i) => Array.from(scores.subarray(i * 4, i * 4 + 4)).reduce((b, v, k, z) => (v > z[b] ? k : b), 0));
+    await writeNpz(data, { x: { dtype: 'float32', shape: [5, 2, 6, 7], data: x }, y: { dtype: 'int32', shape: [5], data: labels } });
+    const r = cli('defend', '--model', source, '--transform', 'bits:2', '--out', join(dir, 'b2.onnx'), '--data', data, '--eps', '0.5', '--steps', '10', '--json');
+    expect(r.status).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(Object.keys(result)).toEqual(expect.arrayContaining(['cleanAccuracy', 'naive', 'adaptive', 'blackBox', 'undefended', 'transfer']));
+    // Round has a zero gradient: only the naive attack's random start moves it; BPDA follows the model
+    expect(result.adaptive).toBeLessThanOrEqual(result.naive);
+    expect(result.adaptive).toBeLessThan(result.cleanAccuracy);
   });
 
   it('refuses a transform that does not fit, in one line, writing nothing', () => {
