@@ -47,3 +47,4 @@ export { withInputNormalisation } from './model/normalisation.js';
 export type { Normalisation } from './model/normalisation.js';
 export { attribute, GraphEditor } from './autodiff/graph.js';
 export type { AttrValue } from './autodiff/graph.js';
+export type { PerturbBatch } from './train/trainer.js';

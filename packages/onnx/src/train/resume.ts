@@ -18,7 +18,7 @@ export interface CheckpointHeader<Summary> {
 }
 
 /** The settings that shape a run's trajectory, seed and schedule resolved. */
-export type RunSettings = Pick<TrainOptions, 'epochs' | 'batchSize' | 'optimizer' | 'lr' | 'momentum' | 'nesterov' | 'weightDecay' | 'reinit' | 'distill'> & { seed: number; schedule: Schedule };
+export type RunSettings = Pick<TrainOptions, 'epochs' | 'batchSize' | 'optimizer' | 'lr' | 'momentum' | 'nesterov' | 'weightDecay' | 'reinit' | 'distill' | 'perturbation'> & { seed: number; schedule: Schedule };
 
 /** What a checkpoint must match to be resumed: the model, the data and every setting that shapes training. */
 export function fingerprint(model: ModelProto, data: { x: Float32Array; labels: ArrayLike<number> }, o: RunSettings): Record<string, unknown> {
@@ -43,11 +43,14 @@ export function fingerprint(model: ModelProto, data: { x: Float32Array; labels: 
     schedule: o.schedule,
     seed: o.seed,
     reinit: o.reinit ?? false,
+    // Only when set, so checkpoints written before the option existed still resume.
+    ...(o.perturbation ? { perturbation: o.perturbation } : {}),
   };
 }
 
 export function assertSameSettings(path: string, saved: Record<string, unknown>, now: Record<string, unknown>): void {
-  const differing = Object.keys(now).filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(now[k]));
+  // Both sides' keys: a setting present in only one of them (a perturbation) differs too.
+  const differing = [...new Set([...Object.keys(saved), ...Object.keys(now)])].filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(now[k]));
   if (differing.length > 0) {
     const list = differing.map((k) => `${k} ${JSON.stringify(saved[k])} → ${JSON.stringify(now[k])}`).join(', ');
     throw new TrainingError(`${path} was written by a different run (${list}); use the same settings to resume, or delete it to start over`);

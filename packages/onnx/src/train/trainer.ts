@@ -63,6 +63,26 @@ export interface TrainOptions extends SessionOptions {
   resume?: boolean;
   onStep?: (report: StepReport) => void;
   onEpoch?: (summary: EpochSummary) => void;
+  /**
+   * Rewrites each batch's inputs in place before the step trains on them (adversarial training).
+   * It must be deterministic given (epoch, step) and the weights it is shown, or a resumed run
+   * drifts from the uninterrupted one.
+   */
+  perturb?: (batch: PerturbBatch) => Promise<void>;
+  /** What `perturb` does (e.g. 'pgd eps=0.3 steps=7'): kept in the checkpoint, so resuming with other settings is refused. Required with `perturb`. */
+  perturbation?: string;
+}
+
+export interface PerturbBatch {
+  /** The step's input tensor data [b, ...sampleDims], written in place. */
+  x: Float32Array;
+  labels: Int32Array;
+  sampleDims: number[];
+  /** 0-based. */
+  epoch: number;
+  step: number;
+  /** The live parameters and BatchNormalization running statistics, by initializer name: feed them to run the current model. */
+  weights: Readonly<Record<string, ort.Tensor>>;
 }
 
 export interface StepReport {
@@ -185,6 +205,10 @@ export async function train(model: ModelProto, data: TrainingData, options: Trai
         const batch = order.subarray(step * o.batchSize, Math.min(n, (step + 1) * o.batchSize));
         const { graph, session, inputs } = await sessionFor(batch.length);
         inputs.fill(source, batch);
+        if (o.perturb) {
+          const x = inputs.feeds[graph.input].data as Float32Array;
+          await o.perturb({ x, labels: Int32Array.from(batch, (row) => data.labels[row]), sampleDims: data.sampleDims, epoch, step, weights: shared });
+        }
         await inputs.drawMasks(dropoutKey, BigInt(epoch * steps + step) * BigInt(maskTotal));
 
         // Outputs are copied out: ONNX Runtime's pre-allocated outputs (run(feeds, fetches)) measured 2× slower.
@@ -239,6 +263,7 @@ function checkOptions(options: TrainOptions): Checked {
   if (!['sgd', 'adam', 'adamw'].includes(options.optimizer)) throw new TrainingError(`unknown optimizer '${options.optimizer}': use sgd, adam or adamw`);
   if (options.distill && !(options.distill.temperature > 0)) throw new TrainingError(`the distillation temperature must be positive, got ${options.distill.temperature}`);
   if (options.resume && !options.checkpoint) throw new TrainingError('resuming needs a checkpoint file');
+  if (options.perturb && !options.perturbation) throw new TrainingError('a perturb hook needs a perturbation description, recorded in checkpoints');
   const schedule = options.schedule ?? { kind: 'constant' };
   if (schedule.kind === 'step') positiveInteger(schedule.every, 'the step schedule\'s period');
   return { ...options, seed: options.seed ?? 0, schedule };
