@@ -15,7 +15,7 @@ import { evaluateAttack } from '../src/attack.js';
 import { pgd } from '../src/attacks/pgd.js';
 import { onnxClassifier } from '../src/classifier/onnx.js';
 import { adversarialPerturbation, stepKey } from '../src/defences/adversarial-training.js';
-import { type Digits, linearModel } from './models.js';
+import { type Digits, linearModel, MNIST_CNN } from './models.js';
 
 // A seeded LCG: deterministic numbers in [0, 1).
 function uniform(count: number, seed: number): Float32Array {
@@ -53,15 +53,6 @@ async function robustAccuracy(model: Awaited<ReturnType<typeof train>>['model'],
   }
 }
 
-const CNN: ClassifierSpec = {
-  input: [1, 28, 28],
-  layers: [
-    { kind: 'conv', channels: 8, kernel: 5 }, { kind: 'relu' }, { kind: 'maxPool', kernel: 2 },
-    { kind: 'conv', channels: 16, kernel: 5 }, { kind: 'relu' }, { kind: 'maxPool', kernel: 2 },
-    { kind: 'flatten' }, { kind: 'linear', units: 10 },
-  ],
-  seed: 1,
-};
 
 // Twice the channels and a hidden layer: the narrow CNN had too little capacity to fit ε = 0.3.
 const WIDE_CNN: ClassifierSpec = {
@@ -133,7 +124,7 @@ describe('adversarialPerturbation', () => {
   it('resumes adversarial training bit for bit, and refuses other adversarial settings', async () => {
     const all = await loadBuiltin('mnist', { perClass: 20 });
     const data = digitsOf(all, Array.from({ length: all.y.length }, (_, i) => i));
-    const arch = await buildClassifier({ ...CNN, layers: [{ kind: 'conv', channels: 4, kernel: 5, stride: 2 }, { kind: 'batchNorm' }, { kind: 'relu' }, { kind: 'flatten' }, { kind: 'linear', units: 10 }] });
+    const arch = await buildClassifier({ ...MNIST_CNN, layers: [{ kind: 'conv', channels: 4, kernel: 5, stride: 2 }, { kind: 'batchNorm' }, { kind: 'relu' }, { kind: 'flatten' }, { kind: 'linear', units: 10 }] });
     const dir = mkdtempSync(join(tmpdir(), 'onnx-audit-at-'));
     const run = async (epochs: number, checkpoint?: string, eps = 0.3) => {
       const hook = await adversarialPerturbation(arch, data.sampleDims, { kind: 'pgd', eps, steps: 2, mix: 0.75, seed: 4 });

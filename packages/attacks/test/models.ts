@@ -35,7 +35,8 @@ export interface Digits {
   sampleDims: number[];
 }
 
-const CNN: ClassifierSpec = {
+/** The small MNIST CNN the attack tests train. */
+export const MNIST_CNN: ClassifierSpec = {
   input: [1, 28, 28],
   layers: [
     { kind: 'conv', channels: 8, kernel: 5 }, { kind: 'relu' }, { kind: 'maxPool', kernel: 2 },
@@ -58,12 +59,12 @@ export async function mnistCnn(testCount = 200): Promise<{ model: ModelProto; te
   });
   const test = pick(testRows.slice(0, testCount));
   const options = { epochs: 4, batchSize: 64, optimizer: 'adam' as const, lr: 2e-3, seed: 3 };
-  const key = createHash('sha256').update(JSON.stringify({ CNN, options, source: digits.source, v: 1 })).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(JSON.stringify({ CNN: MNIST_CNN, options, source: digits.source, v: 1 })).digest('hex').slice(0, 16);
   const file = join(tmpdir(), 'onnx-audit-test', `mnist-cnn-${key}.onnx`);
   try {
     return { model: decodeModel(await readFile(file)), test };
   } catch {
-    const { model } = await train(await buildClassifier(CNN), pick(trainRows), options);
+    const { model } = await train(await buildClassifier(MNIST_CNN), pick(trainRows), options);
     await mkdir(join(tmpdir(), 'onnx-audit-test'), { recursive: true });
     await writeFileAtomic(file, encodeModel(model));
     return { model, test };
