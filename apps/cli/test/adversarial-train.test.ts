@@ -58,7 +58,7 @@ describe('onnx-audit train --adversarial', () => {
       [['--adversarial', 'pgd', '--eps', '0.3', '--mix', '1.5'], /^onnx-audit: --mix must be in \(0, 1\], got 1.5$/],
       [['--adversarial', 'pgd', '--eps', '0.3', '--attack-steps', '0'], /^onnx-audit: --attack-steps must be an integer ≥ 1, got '0'$/],
       [['--adversarial', 'pgd'], /^onnx-audit: --adversarial needs --eps/],
-      [['--eps', '0.3'], /^onnx-audit: --eps needs --adversarial pgd\|fgsm-rs$/],
+      [['--eps', '0.3'], /^onnx-audit: --eps needs --adversarial pgd\|fgsm-rs\|trades$/],
       [['--adversarial', 'fgsm-rs', '--eps', '0.3', '--attack-steps', '3'], /^onnx-audit: --adversarial fgsm-rs: fgsm-rs takes exactly one step, got steps 3$/],
     ];
     for (const [flags, message] of cases) {

@@ -11,17 +11,9 @@ import { buildClassifier, type ClassifierSpec, type PerturbBatch, train, type Tr
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 
-import { evaluateAttack } from '../src/attack.js';
-import { pgd } from '../src/attacks/pgd.js';
-import { onnxClassifier } from '../src/classifier/onnx.js';
 import { adversarialPerturbation, stepKey } from '../src/defences/adversarial-training.js';
-import { type Digits, linearModel, MNIST_CNN } from './models.js';
-
-// A seeded LCG: deterministic numbers in [0, 1).
-function uniform(count: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: count }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32));
-}
+import { digitsOf, robustAccuracy, uniform } from './adversarial-helpers.js';
+import { linearModel, MNIST_CNN } from './models.js';
 
 /** Per-row cross-entropy and its input gradient W(p − e_y) of z = xW + b, in float64. */
 function linearLoss(W: Float32Array, bias: Float32Array, x: Float64Array, y: number): { loss: number; gradient: Float64Array } {
@@ -33,24 +25,6 @@ function linearLoss(W: Float32Array, bias: Float32Array, x: Float64Array, y: num
   p[y] -= 1;
   const gradient = Float64Array.from({ length: d }, (_, i) => p.reduce((s, pj, j) => s + pj * W[i * k + j], 0));
   return { loss: Math.log(sum) + max - z[y], gradient };
-}
-
-function digitsOf(all: { x: Float32Array; y: ArrayLike<number> }, rows: number[]): Digits {
-  const d = 784;
-  const x = new Float32Array(rows.length * d);
-  rows.forEach((r, i) => x.set(all.x.subarray(r * d, (r + 1) * d), i * d));
-  return { x, labels: Int32Array.from(rows, (r) => all.y[r]), sampleDims: [1, 28, 28] };
-}
-
-async function robustAccuracy(model: Awaited<ReturnType<typeof train>>['model'], test: Digits, eps: number): Promise<{ clean: number; robust: number }> {
-  const classifier = await onnxClassifier(model, { sampleDims: test.sampleDims });
-  try {
-    const task = { x: test.x, labels: test.labels };
-    const result = await evaluateAttack(classifier, task, { norm: 'linf', eps }, () => pgd(classifier, task, { eps, steps: 20, seed: 7 }));
-    return { clean: result.summary.cleanAccuracy, robust: result.summary.robustAccuracy };
-  } finally {
-    await classifier.release();
-  }
 }
 
 
@@ -111,7 +85,7 @@ describe('adversarialPerturbation', () => {
       [{ kind: 'pgd', eps: 0.1, steps: 0 }, /^steps must be an integer ≥ 1, got 0$/],
       [{ kind: 'fgsm-rs', eps: 0.1, steps: 3 }, /^fgsm-rs takes exactly one step, got steps 3$/],
       [{ kind: 'pgd', eps: 0.1, stepSize: 0.5 }, /^the step size 0.5 is larger than the ε-ball/],
-      [{ kind: 'fgsm' as 'pgd', eps: 0.1 }, /^the adversarial kind must be pgd or fgsm-rs, got 'fgsm'$/],
+      [{ kind: 'fgsm' as 'pgd', eps: 0.1 }, /^the adversarial kind must be pgd, fgsm-rs or trades, got 'fgsm'$/],
     ];
     for (const [options, message] of cases) await expect(adversarialPerturbation(model, [4], options)).rejects.toThrow(message);
     const hook = await adversarialPerturbation(model, [4], { kind: 'pgd', eps: 0.1 });

@@ -34,11 +34,12 @@ interface TrainFlags extends RuntimeFlags {
   checkpoint?: string;
   resume?: boolean;
   resize?: string;
-  adversarial?: 'pgd' | 'fgsm-rs';
+  adversarial?: 'pgd' | 'fgsm-rs' | 'trades';
   eps?: string;
   attackSteps?: string;
   stepSize?: number;
   mix: number;
+  tradesBeta?: number;
 }
 
 // The robust accuracy reported after adversarial training: PGD with 20 steps (Madry's step
@@ -72,11 +73,12 @@ export function trainCommand(): Command {
     .option('--snapshots <dir>', 'write the model after every epoch as DIR/epoch-NNN.onnx')
     .option('--checkpoint <file>', 'checkpoint rewritten after every epoch (default: OUT.ckpt)')
     .option('--resume', 'continue from the checkpoint if it exists')
-    .addOption(new Option('--adversarial <kind>', 'adversarial training: each batch attacked by PGD (Madry) or FGSM with a random start (Wong et al.)').choices(['pgd', 'fgsm-rs']))
+    .addOption(new Option('--adversarial <kind>', 'adversarial training: each batch attacked by PGD (Madry), FGSM with a random start (Wong et al.), or TRADES (Zhang et al.: CE + β·KL to a PGD-KL copy)').choices(['pgd', 'fgsm-rs', 'trades']))
     .option('--eps <e>', 'adversarial training: L∞ radius, e.g. 0.3 or 8/255 (inputs in [0, 1])')
     .option('--attack-steps <n>', 'adversarial training: PGD steps (default 10)')
     .option('--step-size <a>', 'adversarial training: attack step (default 2.5·ε/steps; fgsm-rs 1.25·ε)', number)
-    .option('--mix <r>', 'adversarial training: share of each batch replaced by adversarial examples, in (0, 1]', number, 1)))
+    .option('--mix <r>', 'adversarial training: share of each batch replaced by adversarial examples, in (0, 1]', number, 1)
+    .option('--trades-beta <b>', 'TRADES: weight of the KL term (default 6)', number)))
     .action(async (o: TrainFlags) => {
       checkFlags(o);
       const adversarial = adversarialFlags(o);
@@ -112,7 +114,7 @@ export function trainCommand(): Command {
           ...(o.snapshots ? { snapshots: o.snapshots } : {}),
           checkpoint,
           ...(o.resume ? { resume: true } : {}),
-          ...(hook ? { perturb: hook.perturb, perturbation: hook.describe } : {}),
+          ...(hook ? { perturb: hook.perturb, perturbation: hook.describe, ...(hook.trades ? { trades: hook.trades } : {}) } : {}),
           ...runtimeOptions(o),
           onStep: (s) => {
             const now = performance.now();
@@ -155,13 +157,17 @@ function checkFlags(o: TrainFlags): void {
   if (!Number.isInteger(o.seed) || o.seed < 0) throw new UserError(`--seed must be a non-negative integer, got ${o.seed}`);
 }
 
-function adversarialFlags(o: TrainFlags): { kind: 'pgd' | 'fgsm-rs'; eps: number; steps?: number; stepSize?: number; mix: number } | undefined {
+function adversarialFlags(o: TrainFlags): { kind: 'pgd' | 'fgsm-rs' | 'trades'; eps: number; steps?: number; stepSize?: number; mix: number; beta?: number } | undefined {
   const attackFlags = [['--eps', o.eps], ['--attack-steps', o.attackSteps], ['--step-size', o.stepSize]] as const;
   if (!o.adversarial) {
     const stray = attackFlags.find(([, v]) => v !== undefined)?.[0] ?? (o.mix !== 1 ? '--mix' : undefined);
-    if (stray) throw new UserError(`${stray} needs --adversarial pgd|fgsm-rs`);
+    if (stray) throw new UserError(`${stray} needs --adversarial pgd|fgsm-rs|trades`);
+    if (o.tradesBeta !== undefined) throw new UserError('--trades-beta needs --adversarial trades');
     return undefined;
   }
+  if (o.tradesBeta !== undefined && o.adversarial !== 'trades') throw new UserError('--trades-beta needs --adversarial trades');
+  if (o.tradesBeta !== undefined && !(o.tradesBeta >= 0 && Number.isFinite(o.tradesBeta))) throw new UserError(`--trades-beta must be a number ≥ 0, got ${o.tradesBeta}`);
+  if (o.adversarial === 'trades' && o.mix !== 1) throw new UserError('--mix does not apply to --adversarial trades, which pairs every sample with its adversarial copy');
   if (o.eps === undefined) throw new UserError('--adversarial needs --eps (e.g. 0.3 or 8/255)');
   if (o.stepSize !== undefined && !(o.stepSize > 0 && Number.isFinite(o.stepSize))) throw new UserError(`--step-size must be a positive number, got ${o.stepSize}`);
   if (!(o.mix > 0 && o.mix <= 1)) throw new UserError(`--mix must be in (0, 1], got ${o.mix}`);
@@ -171,6 +177,7 @@ function adversarialFlags(o: TrainFlags): { kind: 'pgd' | 'fgsm-rs'; eps: number
     ...(o.attackSteps !== undefined ? { steps: parseInteger('--attack-steps', o.attackSteps, 1) } : {}),
     ...(o.stepSize !== undefined ? { stepSize: o.stepSize } : {}),
     mix: o.mix,
+    ...(o.tradesBeta !== undefined ? { beta: o.tradesBeta } : {}),
   };
 }
 

@@ -7,6 +7,13 @@
 // - 'fgsm-rs': Wong, Rice & Kolter (2020) "Fast is better than free": a uniform start in the ball,
 //   one sign step of α = 1.25·ε, projected. The start matters: plain FGSM training overfits to a
 //   masked gradient ("catastrophic overfitting").
+// - 'trades': Zhang et al. (2019). The trainer (its `trades` option) feeds the b clean samples and
+//   b copies; the hook overwrites the copies with PGD on KL(softmax(f(x)) ‖ softmax(f(x'))), the
+//   soft-cross-entropy head at temperature 1 with the clean softmax as targets, started at
+//   x + 0.001·N(0, 1) as the reference code does (a uniform start would be a stronger attack, but
+//   not TRADES'; the noise only breaks the zero gradient of KL at x' = x). The step's loss is then
+//   CE + β·KL on the pair; β = 6 by default, the paper's and ART's. Default step 2.5·ε/steps, as
+//   PGD (the reference's CIFAR setting, 10 steps of 0.007 at ε = 0.031, is 2.26·ε/steps).
 // The attack runs the model in inference mode (BatchNormalization normalises with the running
 // statistics, Dropout is off), as Madry's and TRADES' code put the model in eval mode to generate
 // attacks; the training step then sees the perturbed batch in training mode. Every step runs all
@@ -20,13 +27,14 @@ import {
   dataInput,
   encodeModel,
   type GradientModel,
+  logitsModel,
   parameterLayout,
   type PerturbBatch,
   type SessionOptions,
   slotsAsInputs,
   type TrainOptions,
 } from '@onnx-audit/onnx';
-import { attackStep, project, randomBall } from '@onnx-audit/native';
+import { attackStep, project, randomBall, randomNormal, softmax } from '@onnx-audit/native';
 import { clone } from '@bufbuild/protobuf';
 import { type ModelProto, ModelProtoSchema } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
@@ -34,7 +42,7 @@ import * as ort from 'onnxruntime-node';
 import type { Box } from '../classifier/classifier.js';
 import { checkCount, checkStepSize, checkThreat } from '../attacks/options.js';
 
-export type AdversarialKind = 'pgd' | 'fgsm-rs';
+export type AdversarialKind = 'pgd' | 'fgsm-rs' | 'trades';
 
 export interface AdversarialTrainingOptions extends SessionOptions {
   kind: AdversarialKind;
@@ -53,12 +61,16 @@ export interface AdversarialTrainingOptions extends SessionOptions {
   box?: Box;
   /** Seeds the random starts (default 0). */
   seed?: number;
+  /** TRADES' weight of the KL term (default 6); 'trades' only. */
+  beta?: number;
 }
 
 export interface AdversarialPerturbation {
   perturb: NonNullable<TrainOptions['perturb']>;
   /** Every setting that shapes the examples: the trainer's `perturbation`, kept in checkpoints. */
   describe: string;
+  /** The trainer's `trades` option, for kind 'trades'. */
+  trades?: { beta: number };
   release(): Promise<void>;
 }
 
@@ -70,14 +82,19 @@ interface Resolved {
   mix: number;
   box: Box;
   seed: number;
+  beta: number;
 }
 
 interface AttackSession {
   graph: GradientModel;
   session: ort.InferenceSession;
   x: Float32Array;
-  labels: BigInt64Array;
   feeds: Record<string, ort.Tensor>;
+  /** Cross-entropy: the labels fed. */
+  labels?: BigInt64Array;
+  /** TRADES: the clean softmax fed as the KL's targets, and the inference session computing it. */
+  targets?: Float32Array;
+  clean?: { session: ort.InferenceSession; logits: string; classes: number };
 }
 
 export async function adversarialPerturbation(model: ModelProto, sampleDims: number[], options: AdversarialTrainingOptions): Promise<AdversarialPerturbation> {
@@ -100,10 +117,20 @@ export async function adversarialPerturbation(model: ModelProto, sampleDims: num
         for (const slot of layout.parameters) feeds[slot.name] = new ort.Tensor('float32', new Float32Array(slot.size), slot.dims);
         // Variances of 1: building the graph runs the model once, which must not divide by zero.
         for (const slot of layout.statistics) feeds[slot.name] = new ort.Tensor('float32', new Float32Array(slot.size).fill(1), slot.dims);
-        const graph = await buildGradientModel(withInputs, { wrt: [input], head: { kind: 'cross-entropy' }, feeds });
-        const labels = new BigInt64Array(size);
-        const runFeeds = { [input]: feeds[input], [graph.labels!]: new ort.Tensor('int64', labels, [size]) };
-        return { graph, session: await createSession(encodeModel(graph.model), sessionOptions), x, labels, feeds: runFeeds };
+        if (o.kind !== 'trades') {
+          const graph = await buildGradientModel(withInputs, { wrt: [input], head: { kind: 'cross-entropy' }, feeds });
+          const labels = new BigInt64Array(size);
+          const runFeeds = { [input]: feeds[input], [graph.labels!]: new ort.Tensor('int64', labels, [size]) };
+          return { graph, session: await createSession(encodeModel(graph.model), sessionOptions), x, labels, feeds: runFeeds };
+        }
+        const scoring = logitsModel(withInputs).model;
+        const cleanSession = await createSession(encodeModel(scoring), sessionOptions);
+        const logits = scoring.graph!.output[0].name;
+        const classes = (await cleanSession.run(feeds))[logits].dims[1];
+        const graph = await buildGradientModel(withInputs, { wrt: [input], head: { kind: 'soft-cross-entropy', temperature: 1 }, feeds });
+        const targets = new Float32Array(size * classes);
+        const runFeeds = { [input]: feeds[input], [graph.targets!]: new ort.Tensor('float32', targets, [size, classes]) };
+        return { graph, session: await createSession(encodeModel(graph.model), sessionOptions), x, targets, feeds: runFeeds, clean: { session: cleanSession, logits, classes } };
       })();
       sessions.set(size, entry);
     }
@@ -115,40 +142,66 @@ export async function adversarialPerturbation(model: ModelProto, sampleDims: num
     return out[s.graph.gradients[input]].data as Float32Array;
   };
 
-  const perturb = async (batch: PerturbBatch): Promise<void> => {
-    const b = batch.labels.length;
-    if (batch.x.length !== b * d) throw new RangeError(`the batch holds ${batch.x.length} values, expected ${b} samples × ${d}`);
-    const missing = slots.find((slot) => !batch.weights[slot.name]);
-    if (missing) throw new RangeError(`the trainer feeds no weight '${missing.name}': the hook was built for another model`);
-    const m = Math.ceil(o.mix * b);
-    const s = await sessionFor(m);
-    const x0 = batch.x.slice(0, m * d);
-    for (let i = 0; i < m; i++) s.labels[i] = BigInt(batch.labels[i]);
-    // A Philox key per (seed, epoch, step): the start depends only on the position in training.
-    const start = await randomBall('linf', x0, d, o.eps, { box: o.box, seed: stepKey(o.seed, batch.epoch, batch.step) });
-    s.x.set(start);
+  /** TRADES: the b clean rows stay, the b rows after them become PGD-KL examples against them. */
+  const perturbTrades = async (batch: PerturbBatch, b: number): Promise<void> => {
+    const s = await sessionFor(b);
+    const { session, logits, classes } = s.clean!;
+    const x0 = batch.x.slice(0, b * d);
+    s.x.set(x0);
+    const scores = (await session.run({ ...batch.weights, [input]: s.feeds[input] }))[logits].data as Float32Array;
+    await softmax(scores, classes, { out: s.targets });
+    const noise = await randomNormal(b * d, { seed: stepKey(o.seed, batch.epoch, batch.step) });
+    for (let i = 0; i < b * d; i++) s.x[i] = x0[i] + 0.001 * noise[i];
+    await ascend(s, x0, batch.weights);
+    batch.x.set(s.x, b * d);
+  };
+
+  /** `steps` signed gradient steps from s.x, each projected onto the ε-ball around x0 ∩ box. */
+  const ascend = async (s: AttackSession, x0: Float32Array, weights: PerturbBatch['weights']): Promise<void> => {
     for (let t = 0; t < o.steps; t++) {
-      const g = await gradient(s, batch.weights);
+      const g = await gradient(s, weights);
       // The gradient is spent once the step is taken: the step overwrites it.
       await attackStep('sign', s.x, g, d, o.stepSize, { out: g });
       await project('linf', g, x0, d, o.eps, { box: o.box, out: s.x });
     }
+  };
+
+  const perturb = async (batch: PerturbBatch): Promise<void> => {
+    const b = batch.labels.length;
+    const rows = o.kind === 'trades' ? 2 * b : b;
+    if (batch.x.length !== rows * d) {
+      const expected = o.kind === 'trades' ? `${b} clean samples and their ${b} copies (the trainer's trades option)` : `${b} samples`;
+      throw new RangeError(`the batch holds ${batch.x.length} values, expected ${expected} × ${d}`);
+    }
+    const missing = slots.find((slot) => !batch.weights[slot.name]);
+    if (missing) throw new RangeError(`the trainer feeds no weight '${missing.name}': the hook was built for another model`);
+    if (o.kind === 'trades') return perturbTrades(batch, b);
+    const m = Math.ceil(o.mix * b);
+    const s = await sessionFor(m);
+    const x0 = batch.x.slice(0, m * d);
+    for (let i = 0; i < m; i++) s.labels![i] = BigInt(batch.labels[i]);
+    // A Philox key per (seed, epoch, step): the start depends only on the position in training.
+    const start = await randomBall('linf', x0, d, o.eps, { box: o.box, seed: stepKey(o.seed, batch.epoch, batch.step) });
+    s.x.set(start);
+    await ascend(s, x0, batch.weights);
     batch.x.set(s.x);
   };
 
+  const trades = o.kind === 'trades';
   return {
     perturb,
-    describe: `${o.kind} linf eps=${o.eps} steps=${o.steps} stepSize=${o.stepSize} mix=${o.mix} box=[${o.box.lo}, ${o.box.hi}] seed=${o.seed}`,
+    describe: `${o.kind} linf eps=${o.eps} steps=${o.steps} stepSize=${o.stepSize} mix=${o.mix} box=[${o.box.lo}, ${o.box.hi}] seed=${o.seed}${trades ? ` beta=${o.beta}` : ''}`,
+    ...(trades ? { trades: { beta: o.beta } } : {}),
     release: async () => {
       const all = await Promise.all(sessions.values());
       sessions.clear();
-      await Promise.all(all.map((s) => s.session.release()));
+      await Promise.all(all.flatMap((s) => [s.session.release(), ...(s.clean ? [s.clean.session.release()] : [])]));
     },
   };
 }
 
 function resolve(options: AdversarialTrainingOptions): Resolved {
-  if (!['pgd', 'fgsm-rs'].includes(options.kind)) throw new RangeError(`the adversarial kind must be pgd or fgsm-rs, got '${options.kind}'`);
+  if (!['pgd', 'fgsm-rs', 'trades'].includes(options.kind)) throw new RangeError(`the adversarial kind must be pgd, fgsm-rs or trades, got '${options.kind}'`);
   const eps = options.eps;
   checkThreat({ norm: 'linf', eps });
   const fast = options.kind === 'fgsm-rs';
@@ -157,11 +210,17 @@ function resolve(options: AdversarialTrainingOptions): Resolved {
   const stepSize = checkStepSize(options.stepSize ?? (fast ? 1.25 * eps : (2.5 * eps) / steps), eps);
   const mix = options.mix ?? 1;
   if (!(mix > 0 && mix <= 1)) throw new RangeError(`mix must be in (0, 1], got ${mix}`);
+  const trades = options.kind === 'trades';
+  // TRADES already trains on every clean sample alongside its adversarial copy.
+  if (trades && mix !== 1) throw new RangeError(`trades pairs every sample with its adversarial copy; mix must be 1, got ${mix}`);
+  if (!trades && options.beta !== undefined) throw new RangeError(`beta is TRADES' weight; ${options.kind} takes none`);
+  const beta = options.beta ?? 6;
+  if (!(beta >= 0 && Number.isFinite(beta))) throw new RangeError(`beta must be a finite number ≥ 0, got ${beta}`);
   const box = options.box ?? { lo: 0, hi: 1 };
   if (!(box.lo < box.hi)) throw new RangeError(`the input box [${box.lo}, ${box.hi}] is empty`);
   const seed = options.seed ?? 0;
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`the seed must be a non-negative integer, got ${seed}`);
-  return { kind: options.kind, eps, steps, stepSize, mix, box, seed };
+  return { kind: options.kind, eps, steps, stepSize, mix, box, seed, beta };
 }
 
 const MASK = (1n << 64n) - 1n;

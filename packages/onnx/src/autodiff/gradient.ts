@@ -220,6 +220,7 @@ function addHeadInputs(g: GraphEditor, head: LossHead, logitsDims: number[]): { 
     case 'cross-entropy':
     case 'margin':
     case 'dlr':
+    case 'trades':
       return { labels: add('labels', TensorProto_DataType.INT64, 1) };
     case 'targeted-dlr':
       return { labels: add('labels', TensorProto_DataType.INT64, 1), targets: add('targets', TensorProto_DataType.INT64, 1) };

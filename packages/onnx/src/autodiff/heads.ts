@@ -33,7 +33,14 @@ export type LossHead =
    * Targeted DLR, −(z_y − z_t) / (z_π1 − (z_π3 + z_π4)/2 + 1e−12), increasing as z_t overtakes z_y.
    * Inputs: `labels` and `targets`, both int64 [N] class indices. Needs K ≥ 4.
    */
-  | { kind: 'targeted-dlr' };
+  | { kind: 'targeted-dlr' }
+  /**
+   * TRADES (Zhang et al. 2019) on a batch of 2B rows: rows 0..B−1 clean, row B + i the adversarial
+   * copy of row i. Sample i's loss CE(z_i, y_i) + β·KL(softmax(z_i) ‖ softmax(z_{B+i})) is its
+   * clean row's; the adversarial rows' per-sample losses are 0, so the batch total counts B
+   * samples (and `mean` divides by B). Input: `labels` int64 [2B], only the first B read.
+   */
+  | { kind: 'trades'; beta: number };
 
 export interface HeadInputs {
   labels?: string;
@@ -149,6 +156,26 @@ export function appendHead(g: GraphEditor, head: LossHead, logits: string, logit
       const targets = required(inputs.targets, 'targets');
       const [first, , third, fourth] = ranked(4);
       return ratio(labels, targets, [[first, 1], [third, -0.5], [fourth, -0.5]]);
+    }
+    case 'trades': {
+      if (n % 2 !== 0) throw new Error(`the 'trades' loss head needs clean and adversarial rows in equal numbers, got ${n} rows`);
+      const b = n / 2;
+      const labels = g.node('Slice', [required(inputs.labels, 'labels'), g.int64s([0]), g.int64s([b])]);
+      const half = (start: number) => g.node('Slice', [logits, g.int64s([start]), g.int64s([start + b]), g.int64s([0])]);
+      const logp = g.node('LogSoftmax', [half(0)], { axis: 1 });
+      const logq = g.node('LogSoftmax', [half(b)], { axis: 1 });
+      const p = g.node('Exp', [logp]);
+      const logRatio = g.node('Sub', [logp, logq]);
+      const kl = sumClasses(g.node('Mul', [p, logRatio]));
+      const picked = g.node('GatherElements', [logp, g.node('Unsqueeze', [labels, g.int64s([1])])], { axis: 1 });
+      const ce = g.node('Neg', [g.node('Squeeze', [picked, g.int64s([1])])]);
+      const beta = g.float(head.beta);
+      const loss = g.node('Concat', [g.node('Add', [ce, g.node('Mul', [kl, beta])]), g.floats(new Array<number>(b).fill(0), [b])], { axis: 0 });
+      // d KL(p ‖ q)/d z_clean = p ⊙ (log p − log q − KL), d KL/d z_adv = q − p
+      const klClean = g.node('Mul', [p, g.node('Sub', [logRatio, g.node('Unsqueeze', [kl, g.int64s([1])])])]);
+      const seedClean = g.node('Add', [g.node('Sub', [p, oneHot(labels)]), g.node('Mul', [klClean, beta])]);
+      const seedAdv = g.node('Mul', [g.node('Sub', [g.node('Exp', [logq]), p]), beta]);
+      return { loss, seed: scale(g.node('Concat', [seedClean, seedAdv], { axis: 0 }), mean ? 1 / b : 1) };
     }
   }
 }

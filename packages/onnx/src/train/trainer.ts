@@ -71,10 +71,21 @@ export interface TrainOptions extends SessionOptions {
   perturb?: (batch: PerturbBatch) => Promise<void>;
   /** What `perturb` does (e.g. 'pgd eps=0.3 steps=7'): kept in the checkpoint, so resuming with other settings is refused. Required with `perturb`. */
   perturbation?: string;
+  /**
+   * TRADES (Zhang et al. 2019): each step runs the b clean samples followed by b copies that
+   * `perturb` (required) turns into adversarial examples, with the loss
+   * CE(f(x), y) + β·KL(softmax(f(x)) ‖ softmax(f(x'))) per clean sample. BatchNormalization, in
+   * training mode, normalises the 2b rows with their joint statistics; the reference code runs the
+   * clean and adversarial halves as two forward passes, each with its own batch statistics.
+   */
+  trades?: { beta: number };
 }
 
 export interface PerturbBatch {
-  /** The step's input tensor data [b, ...sampleDims], written in place. */
+  /**
+   * The step's input tensor data [b, ...sampleDims], written in place; with `trades`, [2b, ...]:
+   * the b clean samples, then copies of them to replace by adversarial examples.
+   */
   x: Float32Array;
   labels: Int32Array;
   sampleDims: number[];
@@ -100,7 +111,7 @@ export interface EpochSummary {
   epoch: number;
   lr: number;
   loss: number;
-  /** Accuracy on the training batches as they were trained (training mode). */
+  /** Accuracy on the training batches as they were trained (training mode; with `trades`, of the clean rows). */
   trainAccuracy: number;
   validationLoss?: number;
   validationAccuracy?: number;
@@ -142,7 +153,7 @@ export async function train(model: ModelProto, data: TrainingData, options: Trai
   const targets = o.distill ? await teacherTargets(o.distill, data, o) : undefined;
   const source: BatchSource = { x: data.x, labels: data.labels, ...(targets ? { targets } : {}) };
   // Hashing the model and data costs a pass over them: only a run that keeps a checkpoint needs it.
-  const settings = o.checkpoint ? fingerprint(model, data, o) : {};
+  const settings = o.checkpoint ? { ...fingerprint(model, data, o), ...(o.trades ? { trades: o.trades } : {}) } : {};
   let history: EpochSummary[] = [];
   let epochsDone = 0;
   let resumedFrom: number | undefined;
@@ -163,7 +174,9 @@ export async function train(model: ModelProto, data: TrainingData, options: Trai
   if (o.snapshots) await mkdir(o.snapshots, { recursive: true });
 
   const input = dataInput(model);
-  const head: LossHead = o.distill ? { kind: 'soft-cross-entropy', temperature: o.distill.temperature } : { kind: 'cross-entropy' };
+  const head: LossHead = o.distill ? { kind: 'soft-cross-entropy', temperature: o.distill.temperature } : o.trades ? { kind: 'trades', beta: o.trades.beta } : { kind: 'cross-entropy' };
+  // TRADES trains on each sample twice, clean and perturbed: the rows a step feeds per sample.
+  const copies = o.trades ? 2 : 1;
   // Views of the flat vectors: the optimizer updates them in place, every run reads the new values.
   const shared: Record<string, ort.Tensor> = {};
   for (const slot of layout.parameters) shared[slot.name] = new ort.Tensor('float32', parameters.subarray(slot.offset, slot.offset + slot.size), slot.dims);
@@ -188,7 +201,7 @@ export async function train(model: ModelProto, data: TrainingData, options: Trai
   const shuffleKey = streamKey(o.seed, 'shuffle');
   const dropoutKey = streamKey(o.seed, 'dropout');
   try {
-    const first = await sessionFor(Math.min(o.batchSize, n));
+    const first = await sessionFor(copies * Math.min(o.batchSize, n));
     const maskTotal = first.graph.masks.reduce((sum, m) => sum + m.dims.reduce((a, b) => a * b, 1), 0);
     const classes = first.graph.classes;
     checkLabels(data.labels, classes, 'training');
@@ -203,8 +216,8 @@ export async function train(model: ModelProto, data: TrainingData, options: Trai
       let correct = 0;
       for (let step = 0; step < steps; step++) {
         const batch = order.subarray(step * o.batchSize, Math.min(n, (step + 1) * o.batchSize));
-        const { graph, session, inputs } = await sessionFor(batch.length);
-        inputs.fill(source, batch);
+        const { graph, session, inputs } = await sessionFor(copies * batch.length);
+        inputs.fill(source, copies === 1 ? batch : Uint32Array.from({ length: copies * batch.length }, (_, i) => batch[i % batch.length]));
         if (o.perturb) {
           const x = inputs.feeds[graph.input].data as Float32Array;
           await o.perturb({ x, labels: Int32Array.from(batch, (row) => data.labels[row]), sampleDims: data.sampleDims, epoch, step, weights: shared });
@@ -264,6 +277,11 @@ function checkOptions(options: TrainOptions): Checked {
   if (options.distill && !(options.distill.temperature > 0)) throw new TrainingError(`the distillation temperature must be positive, got ${options.distill.temperature}`);
   if (options.resume && !options.checkpoint) throw new TrainingError('resuming needs a checkpoint file');
   if (options.perturb && !options.perturbation) throw new TrainingError('a perturb hook needs a perturbation description, recorded in checkpoints');
+  if (options.trades) {
+    if (!(options.trades.beta >= 0 && Number.isFinite(options.trades.beta))) throw new TrainingError(`the TRADES β must be a finite number ≥ 0, got ${options.trades.beta}`);
+    if (!options.perturb) throw new TrainingError('TRADES needs a perturb hook to make the adversarial copies');
+    if (options.distill) throw new TrainingError('TRADES trains on the labels; it cannot be combined with distillation');
+  }
   const schedule = options.schedule ?? { kind: 'constant' };
   if (schedule.kind === 'step') positiveInteger(schedule.every, 'the step schedule\'s period');
   return { ...options, seed: options.seed ?? 0, schedule };

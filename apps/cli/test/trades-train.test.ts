@@ -1,0 +1,67 @@
+// `onnx-audit train --adversarial trades`: a short TRADES run on real digits whose written model
+// matches the reported clean and PGD robust accuracy, and the one-line errors of its flags.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { evaluateAttack, onnxClassifier, pgd } from '@onnx-audit/attacks';
+import { loadBuiltin, writeNpz } from '@onnx-audit/data';
+import { buildClassifier, readModel, writeModel } from '@onnx-audit/onnx';
+
+import { cli } from './run-cli.js';
+
+describe('onnx-audit train --adversarial trades', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'onnx-audit-trades-train-'));
+  const files = { arch: join(dir, 'cnn.onnx'), train: join(dir, 'train.npz'), heldOut: join(dir, 'held-out.npz'), out: join(dir, 'trades.onnx') };
+
+  it('trains with TRADES and reports the PGD robust accuracy of the trained model', async () => {
+    const digits = await loadBuiltin('mnist', { perClass: 40 });
+    const rows = { train: [] as number[], heldOut: [] as number[] };
+    digits.y.forEach((_, i) => (i % 5 === 4 ? rows.heldOut : rows.train).push(i)); // 320 to train on, 80 held out
+    const write = async (path: string, which: number[]) => {
+      const x = new Float32Array(which.length * 784);
+      which.forEach((r, i) => x.set(digits.x.subarray(r * 784, (r + 1) * 784), i * 784));
+      await writeNpz(path, { x: { dtype: 'float32', shape: [which.length, 1, 28, 28], data: x }, y: { dtype: 'int32', shape: [which.length], data: Int32Array.from(which, (r) => digits.y[r]) } });
+      return { x, labels: Int32Array.from(which, (r) => digits.y[r]) };
+    };
+    await write(files.train, rows.train);
+    const heldOut = await write(files.heldOut, rows.heldOut);
+    await writeModel(files.arch, await buildClassifier({
+      input: [1, 28, 28],
+      layers: [{ kind: 'conv', channels: 8, kernel: 5, stride: 2 }, { kind: 'batchNorm' }, { kind: 'relu' }, { kind: 'flatten' }, { kind: 'linear', units: 10 }],
+      seed: 1,
+    }));
+
+    const run = cli('train', '--model', files.arch, '--data', files.train, '--val-data', files.heldOut, '--epochs', '2', '--batch-size', '32',
+      '--lr', '2e-3', '--seed', '3', '--adversarial', 'trades', '--trades-beta', '3', '--eps', '0.1', '--attack-steps', '3', '--out', files.out);
+    expect(run.status, run.stderr).toBe(0);
+    const match = /^validation: clean accuracy ([\d.]+)%, PGD robust accuracy ([\d.]+)% \(L∞ ε = 0\.1, 20 steps\)$/m.exec(run.stdout);
+    expect(match, run.stdout).not.toBeNull();
+    const [clean, robust] = [Number(match![1]) / 100, Number(match![2]) / 100];
+
+    const classifier = await onnxClassifier(await readModel(files.out), { sampleDims: [1, 28, 28] });
+    const { summary } = await evaluateAttack(classifier, heldOut, { norm: 'linf', eps: 0.1 }, () => pgd(classifier, heldOut, { eps: 0.1, steps: 20, seed: 3 }));
+    await classifier.release();
+    expect(clean).toBeCloseTo(summary.cleanAccuracy, 4);
+    expect(robust).toBeCloseTo(summary.robustAccuracy, 4);
+    expect(clean).toBeGreaterThan(0.5);
+  }, 60_000);
+
+  it('refuses bad TRADES flags with one line, before training', () => {
+    const base = ['train', '--model', files.arch, '--data', files.train, '--out', join(dir, 'never.onnx')];
+    const cases: Array<[string[], RegExp]> = [
+      [['--trades-beta', '6'], /^onnx-audit: --trades-beta needs --adversarial trades$/],
+      [['--adversarial', 'pgd', '--eps', '0.3', '--trades-beta', '6'], /^onnx-audit: --trades-beta needs --adversarial trades$/],
+      [['--adversarial', 'trades', '--eps', '0.3', '--trades-beta', '-1'], /^onnx-audit: --trades-beta must be a number ≥ 0, got -1$/],
+      [['--adversarial', 'trades', '--eps', '0.3', '--mix', '0.5'], /^onnx-audit: --mix does not apply to --adversarial trades/],
+    ];
+    for (const [flags, message] of cases) {
+      const run = cli(...base, ...flags);
+      expect(run.status, run.stderr).toBe(1);
+      expect(run.stderr.trim().split('\n'), run.stderr).toHaveLength(1);
+      expect(run.stderr.trim()).toMatch(message);
+    }
+  }, 60_000);
+});
