@@ -36,12 +36,14 @@ describe('onnx-audit train --adversarial', () => {
     }));
 
     const run = cli('train', '--model', files.arch, '--data', files.train, '--val-data', files.heldOut, '--epochs', '2', '--batch-size', '32',
-      '--lr', '2e-3', '--seed', '3', '--adversarial', 'fgsm-rs', '--eps', '0.1', '--mix', '0.5', '--out', files.out);
+      '--lr', '2e-3', '--seed', '3', '--adversarial', 'fgsm-rs', '--eps', '0.1', '--mix', '0.5', '--out', files.out, '--compare-to', files.arch);
     expect(run.status, run.stderr).toBe(0);
-    const match = /^validation: clean accuracy ([\d.]+)%, PGD robust accuracy ([\d.]+)% \(L∞ ε = 0\.1, 20 steps\)$/m.exec(run.stdout);
-    expect(match, run.stdout).not.toBeNull();
-    const [clean, robust] = [Number(match![1]) / 100, Number(match![2]) / 100];
+    expect(run.stdout).toMatch(/^validation, L∞ ε = 0\.1: clean, PGD-20 robust, standard suite robust accuracy$/m);
+    const reported = [...run.stdout.matchAll(/^  (.+): ([\d.]+)%, ([\d.]+)%, ([\d.]+)%$/gm)];
+    expect(reported.map((r) => r[1])).toEqual([files.out, files.arch]);
+    const [clean, robust, suite] = [2, 3, 4].map((c) => Number(reported[0][c]) / 100);
     expect(robust).toBeLessThanOrEqual(clean);
+    expect(suite).toBeLessThanOrEqual(clean);
 
     // The same evaluation, run here on the written model: PGD's seed is the training seed.
     const classifier = await onnxClassifier(await readModel(files.out), { sampleDims: [1, 28, 28] });

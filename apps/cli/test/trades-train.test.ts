@@ -37,9 +37,10 @@ describe('onnx-audit train --adversarial trades', () => {
     const run = cli('train', '--model', files.arch, '--data', files.train, '--val-data', files.heldOut, '--epochs', '2', '--batch-size', '32',
       '--lr', '2e-3', '--seed', '3', '--adversarial', 'trades', '--trades-beta', '3', '--eps', '0.1', '--attack-steps', '3', '--out', files.out);
     expect(run.status, run.stderr).toBe(0);
-    const match = /^validation: clean accuracy ([\d.]+)%, PGD robust accuracy ([\d.]+)% \(L∞ ε = 0\.1, 20 steps\)$/m.exec(run.stdout);
-    expect(match, run.stdout).not.toBeNull();
-    const [clean, robust] = [Number(match![1]) / 100, Number(match![2]) / 100];
+    expect(run.stdout).toMatch(/^validation, L∞ ε = 0\.1: clean, PGD-20 robust, standard suite robust accuracy$/m);
+    const reported = [...run.stdout.matchAll(/^  (.+): ([\d.]+)%, ([\d.]+)%, ([\d.]+)%$/gm)];
+    expect(reported.map((r) => r[1])).toEqual([files.out]);
+    const [clean, robust] = [2, 3].map((c) => Number(reported[0][c]) / 100);
 
     const classifier = await onnxClassifier(await readModel(files.out), { sampleDims: [1, 28, 28] });
     const { summary } = await evaluateAttack(classifier, heldOut, { norm: 'linf', eps: 0.1 }, () => pgd(classifier, heldOut, { eps: 0.1, steps: 20, seed: 3 }));

@@ -2,7 +2,7 @@
 // with a line per epoch, an ONNX snapshot per epoch on request, and a checkpoint to resume from.
 import { Command, Option } from 'commander';
 
-import { adversarialPerturbation, evaluateAttack, onnxClassifier, pgd } from '@onnx-audit/attacks';
+import { adversarialPerturbation, evaluateAttack, onnxClassifier, pgd, runSuite } from '@onnx-audit/attacks';
 import { inspectModel, readModel, type Schedule, type TrainingData, train, writeModel } from '@onnx-audit/onnx';
 import type { ModelProto } from 'onnx-buf';
 
@@ -39,6 +39,7 @@ interface TrainFlags extends RuntimeFlags {
   attackSteps?: string;
   stepSize?: number;
   mix: number;
+  compareTo?: string;
   tradesBeta?: number;
 }
 
@@ -78,6 +79,7 @@ export function trainCommand(): Command {
     .option('--attack-steps <n>', 'adversarial training: PGD steps (default 10)')
     .option('--step-size <a>', 'adversarial training: attack step (default 2.5·ε/steps; fgsm-rs 1.25·ε)', number)
     .option('--mix <r>', 'adversarial training: share of each batch replaced by adversarial examples, in (0, 1]', number, 1)
+    .option('--compare-to <file>', 'adversarial training with --val-data: also evaluate this (e.g. the standardly trained) model, side by side')
     .option('--trades-beta <b>', 'TRADES: weight of the KL term (default 6)', number)))
     .action(async (o: TrainFlags) => {
       checkFlags(o);
@@ -134,8 +136,11 @@ export function trainCommand(): Command {
         const accuracy = last?.validationAccuracy ?? last?.trainAccuracy;
         console.log(`wrote ${o.out}: ${result.parameterCount} parameters, ${result.history.length} epochs, ${last?.validationAccuracy === undefined ? 'train' : 'validation'} accuracy ${accuracy === undefined ? '?' : (100 * accuracy).toFixed(2)}%`);
         if (adversarial && validation) {
-          const { clean, robust } = await robustness(result.model, validation, adversarial.eps, o);
-          console.log(`validation: clean accuracy ${(100 * clean).toFixed(2)}%, PGD robust accuracy ${(100 * robust).toFixed(2)}% (L∞ ε = ${adversarial.eps}, ${EVALUATION_STEPS} steps)`);
+          const rows = [[o.out, await robustness(result.model, validation, adversarial.eps, o)]] as const;
+          const compared = o.compareTo ? [[o.compareTo, await robustness(await readModel(o.compareTo), validation, adversarial.eps, o)] as const] : [];
+          const percent = (v: number) => `${(100 * v).toFixed(2)}%`;
+          console.log(`validation, L∞ ε = ${adversarial.eps}: clean, PGD-${EVALUATION_STEPS} robust, ${rows[0][1].suite} suite robust accuracy`);
+          for (const [name, r] of [...rows, ...compared]) console.log(`  ${name}: ${percent(r.clean)}, ${percent(r.robust)}, ${percent(r.suiteRobust)}`);
         }
       } catch (e) {
         if (tty) process.stderr.write('\n'); // end the progress line before the error
@@ -163,6 +168,7 @@ function adversarialFlags(o: TrainFlags): { kind: 'pgd' | 'fgsm-rs' | 'trades'; 
     const stray = attackFlags.find(([, v]) => v !== undefined)?.[0] ?? (o.mix !== 1 ? '--mix' : undefined);
     if (stray) throw new UserError(`${stray} needs --adversarial pgd|fgsm-rs|trades`);
     if (o.tradesBeta !== undefined) throw new UserError('--trades-beta needs --adversarial trades');
+    if (o.compareTo !== undefined) throw new UserError('--compare-to needs --adversarial and --val-data');
     return undefined;
   }
   if (o.tradesBeta !== undefined && o.adversarial !== 'trades') throw new UserError('--trades-beta needs --adversarial trades');
@@ -181,12 +187,15 @@ function adversarialFlags(o: TrainFlags): { kind: 'pgd' | 'fgsm-rs' | 'trades'; 
   };
 }
 
-async function robustness(model: ModelProto, data: TrainingData, eps: number, o: TrainFlags): Promise<{ clean: number; robust: number }> {
+/** Clean, PGD and suite robust accuracy: the standard suite on images, the fast one otherwise (Square needs images). */
+async function robustness(model: ModelProto, data: TrainingData, eps: number, o: TrainFlags): Promise<{ clean: number; robust: number; suiteRobust: number; suite: 'standard' | 'fast' }> {
   const classifier = await onnxClassifier(model, { sampleDims: data.sampleDims, ...runtimeOptions(o) });
   try {
     const task = { x: data.x, labels: Int32Array.from(data.labels) };
     const { summary } = await evaluateAttack(classifier, task, { norm: 'linf', eps }, () => pgd(classifier, task, { eps, steps: EVALUATION_STEPS, seed: o.seed }));
-    return { clean: summary.cleanAccuracy, robust: summary.robustAccuracy };
+    const suite = data.sampleDims.length === 3 ? 'standard' : 'fast';
+    const { robustAccuracy } = await runSuite(classifier, task, { eps, suite, seed: o.seed });
+    return { clean: summary.cleanAccuracy, robust: summary.robustAccuracy, suiteRobust: robustAccuracy, suite };
   } finally {
     await classifier.release();
   }
