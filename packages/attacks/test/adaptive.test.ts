@@ -131,9 +131,10 @@ describe('on a CNN trained on MNIST', async () => {
 
   it('median:3 is differentiable (TopK) and masks nothing; BPDA breaks it as well, where transfer does not (ε = 0.25)', async () => {
     const r = await evaluateDefence(model, parseTransforms('median:3'), task, { eps: 0.25, steps: 20, squareQueries: 200, seed: 1 });
-    // Seen: clean 0.95, naive 0, adaptive 0.01, Square 0.15, undefended 0, transfer 0.92.
+    // Seen: clean 0.95, naive 0, BPDA 0.01, adaptive 0, Square 0.15, undefended 0, transfer 0.92.
     expect(r.naive).toBeLessThan(0.1);
-    expect(r.adaptive).toBeLessThanOrEqual(r.naive! + 0.03);
+    // the worst case over BPDA and the median's exact gradient: never above either
+    expect(r.adaptive).toBeLessThanOrEqual(Math.min(r.naive!, r.bpda));
     expect(r.cleanAccuracy).toBeGreaterThan(0.9);
     expect(r.adaptive).toBeLessThan(0.1);
     expect(r.adaptive).toBeLessThanOrEqual(r.blackBox);

@@ -72,7 +72,7 @@ Examples:
       console.log([
         `wrote ${o.out}: ${o.model} behind ${o.transform}`,
         `on ${o.data} (${task.labels.length} samples), ${o.norm} ε = ${eps.toPrecision(4)}: clean accuracy ${percent(r.cleanAccuracy)}`,
-        `robust accuracy: naive PGD ${percent(r.naive)}${r.naiveUnavailable ? ` (${r.naiveUnavailable})` : ''}, adaptive PGD (BPDA${transforms.some((t) => t.kind === 'noise') ? ' + EOT' : ''}) ${percent(r.adaptive)}, Square ${percent(r.blackBox)}`,
+        `robust accuracy: naive PGD ${percent(r.naive)}${r.naiveUnavailable ? ` (${r.naiveUnavailable})` : ''}, BPDA${transforms.some((t) => t.kind === 'noise') ? ' + EOT' : ''} PGD ${percent(r.bpda)}, adaptive (worst of both) ${percent(r.adaptive)}, Square ${percent(r.blackBox)}`,
         `undefended model under PGD ${percent(r.undefended)}; its adversarial inputs against the defence ${percent(r.transfer)}`,
         ...(r.naive !== null && r.naive > r.adaptive + 0.02 ? [`warning: the naive attack overstates robustness by ${percent(r.naive - r.adaptive)}: the defence masks gradients; report the adaptive figure`] : []),
       ].join('\n'));
