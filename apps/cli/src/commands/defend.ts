@@ -29,7 +29,7 @@ export function defendCommand(): Command {
   return addRuntimeOptions(addDataOptions(addInputSpaceOptions(new Command('defend')
     .description('prepend input-transformation defences to a model, written as one ONNX file')
     .requiredOption('--model <file>', 'the .onnx classifier')
-    .requiredOption('--transform <list>', 'in order, comma-separated: median:K (K×K median, reflect padding), bits:B (B-bit depth, inputs in [0, 1]), noise:SIGMA[:SEED] (Gaussian)')
+    .requiredOption('--transform <list>', 'in order, comma-separated: median:K (K×K median, reflect padding), bits:B (B-bit depth, inputs in [0, 1]), noise:SIGMA[:SEED] (Gaussian), jpeg:Q (JPEG quality 1–100, per channel, inputs in [0, 1])')
     .requiredOption('--out <file>', 'the defended .onnx to write')
     .option('--data <source>', 'also evaluate the defence on this labelled data: PGD with the defended graph\'s own gradients (naive), with BPDA and EOT (adaptive), Square, and PGD on the undefended model')
     .option('--eps <e>', 'with --data: the ε-ball, e.g. 0.3 or 8/255', '8/255')

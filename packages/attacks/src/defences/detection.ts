@@ -44,7 +44,20 @@ export function defaultSqueezers(sampleDims: readonly number[]): InputTransform[
 
 /** `median:2,bits:1`: a chain as parseTransforms reads it. */
 export function formatSqueezer(chain: readonly InputTransform[]): string {
-  return chain.map((t) => (t.kind === 'median' ? `median:${t.size}` : t.kind === 'bits' ? `bits:${t.depth}` : `noise:${t.sigma}${t.seed !== undefined ? `:${t.seed}` : ''}`)).join(',');
+  return chain.map(formatTransform).join(',');
+}
+
+function formatTransform(t: InputTransform): string {
+  switch (t.kind) {
+    case 'median':
+      return `median:${t.size}`;
+    case 'bits':
+      return `bits:${t.depth}`;
+    case 'jpeg':
+      return `jpeg:${t.quality}`;
+    case 'noise':
+      return `noise:${t.sigma}${t.seed !== undefined ? `:${t.seed}` : ''}`;
+  }
 }
 
 /**
