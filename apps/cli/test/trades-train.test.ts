@@ -7,42 +7,26 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { evaluateAttack, onnxClassifier, pgd } from '@onnx-audit/attacks';
-import { loadBuiltin, writeNpz } from '@onnx-audit/data';
-import { buildClassifier, readModel, writeModel } from '@onnx-audit/onnx';
+import { readModel } from '@onnx-audit/onnx';
 
+import { mnistTrainingFiles } from './mnist-training-files.js';
 import { cli } from './run-cli.js';
 
-describe('onnx-audit train --adversarial trades', () => {
+describe('onnx-audit train --adversarial trades', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'onnx-audit-trades-train-'));
-  const files = { arch: join(dir, 'cnn.onnx'), train: join(dir, 'train.npz'), heldOut: join(dir, 'held-out.npz'), out: join(dir, 'trades.onnx') };
+  const { files, heldOut } = await mnistTrainingFiles(dir, 40, 5);
+  const out = join(dir, 'trades.onnx');
 
   it('trains with TRADES and reports the PGD robust accuracy of the trained model', async () => {
-    const digits = await loadBuiltin('mnist', { perClass: 40 });
-    const rows = { train: [] as number[], heldOut: [] as number[] };
-    digits.y.forEach((_, i) => (i % 5 === 4 ? rows.heldOut : rows.train).push(i)); // 320 to train on, 80 held out
-    const write = async (path: string, which: number[]) => {
-      const x = new Float32Array(which.length * 784);
-      which.forEach((r, i) => x.set(digits.x.subarray(r * 784, (r + 1) * 784), i * 784));
-      await writeNpz(path, { x: { dtype: 'float32', shape: [which.length, 1, 28, 28], data: x }, y: { dtype: 'int32', shape: [which.length], data: Int32Array.from(which, (r) => digits.y[r]) } });
-      return { x, labels: Int32Array.from(which, (r) => digits.y[r]) };
-    };
-    await write(files.train, rows.train);
-    const heldOut = await write(files.heldOut, rows.heldOut);
-    await writeModel(files.arch, await buildClassifier({
-      input: [1, 28, 28],
-      layers: [{ kind: 'conv', channels: 8, kernel: 5, stride: 2 }, { kind: 'batchNorm' }, { kind: 'relu' }, { kind: 'flatten' }, { kind: 'linear', units: 10 }],
-      seed: 1,
-    }));
-
     const run = cli('train', '--model', files.arch, '--data', files.train, '--val-data', files.heldOut, '--epochs', '2', '--batch-size', '32',
-      '--lr', '2e-3', '--seed', '3', '--adversarial', 'trades', '--trades-beta', '3', '--eps', '0.1', '--attack-steps', '3', '--out', files.out);
+      '--lr', '2e-3', '--seed', '3', '--adversarial', 'trades', '--trades-beta', '3', '--eps', '0.1', '--attack-steps', '3', '--out', out);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^validation, L∞ ε = 0\.1: clean, PGD-20 robust, standard suite robust accuracy$/m);
     const reported = [...run.stdout.matchAll(/^  (.+): ([\d.]+)%, ([\d.]+)%, ([\d.]+)%$/gm)];
-    expect(reported.map((r) => r[1])).toEqual([files.out]);
+    expect(reported.map((r) => r[1])).toEqual([out]);
     const [clean, robust] = [2, 3].map((c) => Number(reported[0][c]) / 100);
 
-    const classifier = await onnxClassifier(await readModel(files.out), { sampleDims: [1, 28, 28] });
+    const classifier = await onnxClassifier(await readModel(out), { sampleDims: [1, 28, 28] });
     const { summary } = await evaluateAttack(classifier, heldOut, { norm: 'linf', eps: 0.1 }, () => pgd(classifier, heldOut, { eps: 0.1, steps: 20, seed: 3 }));
     await classifier.release();
     expect(clean).toBeCloseTo(summary.cleanAccuracy, 4);

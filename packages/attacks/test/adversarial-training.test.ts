@@ -12,8 +12,8 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 
 import { adversarialPerturbation, stepKey } from '../src/defences/adversarial-training.js';
-import { digitsOf, robustAccuracy, uniform } from './adversarial-helpers.js';
-import { linearModel, MNIST_CNN } from './models.js';
+import { digitsOf, initializerBytes, resumableRun, robustAccuracy } from './adversarial-helpers.js';
+import { linearModel, uniform } from './models.js';
 
 /** Per-row cross-entropy and its input gradient W(p − e_y) of z = xW + b, in float64. */
 function linearLoss(W: Float32Array, bias: Float32Array, x: Float64Array, y: number): { loss: number; gradient: Float64Array } {
@@ -96,27 +96,16 @@ describe('adversarialPerturbation', () => {
   });
 
   it('resumes adversarial training bit for bit, and refuses other adversarial settings', async () => {
-    const all = await loadBuiltin('mnist', { perClass: 20 });
-    const data = digitsOf(all, Array.from({ length: all.y.length }, (_, i) => i));
-    const arch = await buildClassifier({ ...MNIST_CNN, layers: [{ kind: 'conv', channels: 4, kernel: 5, stride: 2 }, { kind: 'batchNorm' }, { kind: 'relu' }, { kind: 'flatten' }, { kind: 'linear', units: 10 }] });
+    const { run, plain } = await resumableRun({ kind: 'pgd', eps: 0.3, steps: 2, mix: 0.75, seed: 4 });
     const dir = mkdtempSync(join(tmpdir(), 'onnx-audit-at-'));
-    const run = async (epochs: number, checkpoint?: string, eps = 0.3) => {
-      const hook = await adversarialPerturbation(arch, data.sampleDims, { kind: 'pgd', eps, steps: 2, mix: 0.75, seed: 4 });
-      try {
-        return await train(arch, data, { epochs, batchSize: 32, optimizer: 'adam', lr: 2e-3, seed: 2, perturb: hook.perturb, perturbation: hook.describe, ...(checkpoint ? { checkpoint, resume: true } : {}) });
-      } finally {
-        await hook.release();
-      }
-    };
     const whole = await run(2);
     const checkpoint = join(dir, 'run.ckpt');
     await run(1, checkpoint);
     const resumed = await run(2, checkpoint);
     expect(resumed.resumedFrom).toBe(1);
-    const weights = (r: typeof whole) => r.model.graph!.initializer.map((t) => [t.name, Buffer.from(t.rawData).toString('hex')]);
-    expect(weights(resumed)).toEqual(weights(whole));
-    await expect(run(3, checkpoint, 0.2)).rejects.toThrow(/perturbation "pgd linf eps=0.3 .*" → "pgd linf eps=0.2 /);
-    await expect(train(arch, data, { epochs: 3, batchSize: 32, optimizer: 'adam', lr: 2e-3, seed: 2, checkpoint, resume: true })).rejects.toThrow(/perturbation "pgd linf eps=0.3 .*" → undefined/);
+    expect(initializerBytes(resumed.model)).toEqual(initializerBytes(whole.model));
+    await expect(run(3, checkpoint, { eps: 0.2 })).rejects.toThrow(/perturbation "pgd linf eps=0.3 .*" → "pgd linf eps=0.2 /);
+    await expect(plain(3, checkpoint)).rejects.toThrow(/perturbation "pgd linf eps=0.3 .*" → undefined/);
   }, 60_000);
 
   // PGD-AT, not FGSM-RS: with this budget FGSM-RS reached 9% robust accuracy where PGD-5 reached

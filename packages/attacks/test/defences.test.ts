@@ -2,26 +2,13 @@
 // the transformed image can be read back) against float64 re-computations in TS: a median filter
 // with scipy's reflect padding and bit-depth reduction with round-half-to-even, both written here
 // independently of the graph construction.
-import { create } from '@bufbuild/protobuf';
-import { buildClassifier, decodeModel, encodeModel, tensorValueInfo } from '@onnx-audit/onnx';
-import { type ModelProto, ModelProtoSchema, NodeProtoSchema } from 'onnx-buf';
+import { buildClassifier, decodeModel, encodeModel } from '@onnx-audit/onnx';
+import type { ModelProto } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 
 import { type InputTransform, parseTransforms, withInputTransforms } from '../src/defences/transforms.js';
-
-function identityModel(sampleDims: Array<number | string>): ModelProto {
-  return create(ModelProtoSchema, {
-    irVersion: 8n,
-    opsetImport: [{ domain: '', version: 17n }],
-    graph: {
-      name: 'identity',
-      input: [tensorValueInfo('image', ['N', ...sampleDims])],
-      output: [tensorValueInfo('flat', ['N', 'D'])],
-      node: [create(NodeProtoSchema, { opType: 'Flatten', name: 'flatten', input: ['image'], output: ['flat'] })],
-    },
-  });
-}
+import { identityModel, uniform } from './models.js';
 
 async function run(model: ModelProto, x: Float32Array, dims: number[], runs = 1): Promise<Float32Array[]> {
   const session = await ort.InferenceSession.create(encodeModel(model));
@@ -33,12 +20,6 @@ async function run(model: ModelProto, x: Float32Array, dims: number[], runs = 1)
   } finally {
     await session.release();
   }
-}
-
-// A seeded LCG: deterministic pixel values in [0, 1].
-function pixels(count: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: count }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32));
 }
 
 /** scipy.ndimage.median_filter(mode='reflect') on each [H, W] plane of [N, C, H, W]. */
@@ -78,7 +59,7 @@ describe('withInputTransforms', () => {
     { dims: [2, 2, 6, 4], k: 2 },
     { dims: [1, 3, 5, 6], k: 4 },
   ])('median $k×$k on $dims matches scipy-style reflect-padded median filtering', async ({ dims, k }) => {
-    const x = pixels(dims.reduce((a, b) => a * b), 11 * k + dims[2]);
+    const x = uniform(dims.reduce((a, b) => a * b), 11 * k + dims[2]);
     const [y] = await run(withInputTransforms(identityModel(dims.slice(1)), [{ kind: 'median', size: k }]), x, dims);
     expect(Array.from(y)).toEqual(Array.from(medianReference(x, dims, k)));
     expect(Array.from(y)).not.toEqual(Array.from(x));
@@ -89,7 +70,7 @@ describe('withInputTransforms', () => {
       const m = 2 ** depth - 1;
       // Float32 inputs whose product with m is exactly a half-integer: ONNX Round sends them to the even neighbour.
       const ties = Array.from({ length: Math.min(m, 200) }, (_, j) => Math.fround((j + 0.5) / m)).filter((v, j) => Math.fround(v * m) === j + 0.5);
-      const x = Float32Array.from([0, 1, 0.5, 0.25, 1 / 3, ...ties, ...pixels(60, depth)]);
+      const x = Float32Array.from([0, 1, 0.5, 0.25, 1 / 3, ...ties, ...uniform(60, depth)]);
       const [y] = await run(withInputTransforms(identityModel([x.length, 1, 1]), [{ kind: 'bits', depth }]), x, [1, x.length, 1, 1]);
       expect(Array.from(y)).toEqual(Array.from(bitsReference(x, depth)));
       expect([y[0], y[1]]).toEqual([0, 1]);
@@ -104,7 +85,7 @@ describe('withInputTransforms', () => {
 
   it('chains in order: median then bits equals the two references applied in turn', async () => {
     const dims = [2, 3, 7, 6];
-    const x = pixels(dims.reduce((a, b) => a * b), 5);
+    const x = uniform(dims.reduce((a, b) => a * b), 5);
     const [y] = await run(withInputTransforms(identityModel(dims.slice(1)), parseTransforms('median:3,bits:4')), x, dims);
     expect(Array.from(y)).toEqual(Array.from(bitsReference(Float32Array.from(medianReference(x, dims, 3)), 4)));
     const [swapped] = await run(withInputTransforms(identityModel(dims.slice(1)), parseTransforms('bits:4,median:3')), x, dims);
@@ -124,7 +105,7 @@ describe('withInputTransforms', () => {
     expect(defended.graph!.input).toEqual(model.graph!.input);
     expect(defended.graph!.node.length).toBe(model.graph!.node.length + 3);
     const dims = [4, 3, 6, 7];
-    const x = Float32Array.from(pixels(dims.reduce((a, b) => a * b), 9), (v) => Math.fround(Math.floor(v * 256) / 255));
+    const x = Float32Array.from(uniform(dims.reduce((a, b) => a * b), 9), (v) => Math.fround(Math.floor(v * 256) / 255));
     const [clean] = await run(model, x, dims), [defendedLogits] = await run(defended, x, dims);
     expect(Array.from(defendedLogits)).toEqual(Array.from(clean));
     // Off the 1/255 grid the defence does change what the classifier sees.
@@ -134,7 +115,7 @@ describe('withInputTransforms', () => {
 
   it('adds N(0, σ²) noise: fresh each run, replayed by a new session with the same seed', async () => {
     const dims = [1, 3, 32, 32];
-    const x = pixels(3 * 32 * 32, 3);
+    const x = uniform(3 * 32 * 32, 3);
     const model = withInputTransforms(identityModel(dims.slice(1)), [{ kind: 'noise', sigma: 0.05, seed: 7 }]);
     const [a1, a2] = await run(model, x, dims, 2);
     const [b1, b2] = await run(model, x, dims, 2);

@@ -2,26 +2,12 @@
 // Flatten(input)) and compared with a float64 re-computation written here with plain loops: the
 // DCT from its defining sum, the IJG table from libjpeg's scaling rule, edge replication by index
 // clamping.
-import { create } from '@bufbuild/protobuf';
-import { encodeModel, tensorValueInfo } from '@onnx-audit/onnx';
-import { type ModelProto, ModelProtoSchema, NodeProtoSchema } from 'onnx-buf';
+import { encodeModel } from '@onnx-audit/onnx';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 
 import { type InputTransform, parseTransforms, withInputTransforms } from '../src/defences/transforms.js';
-
-function identityModel(sampleDims: Array<number | string>): ModelProto {
-  return create(ModelProtoSchema, {
-    irVersion: 8n,
-    opsetImport: [{ domain: '', version: 17n }],
-    graph: {
-      name: 'identity',
-      input: [tensorValueInfo('image', ['N', ...sampleDims])],
-      output: [tensorValueInfo('flat', ['N', 'D'])],
-      node: [create(NodeProtoSchema, { opType: 'Flatten', name: 'flatten', input: ['image'], output: ['flat'] })],
-    },
-  });
-}
+import { identityModel, uniform } from './models.js';
 
 async function jpegOnnx(x: Float32Array, dims: number[], quality: number): Promise<Float32Array> {
   const model = withInputTransforms(identityModel(dims.slice(1)), [{ kind: 'jpeg', quality }]);
@@ -31,12 +17,6 @@ async function jpegOnnx(x: Float32Array, dims: number[], quality: number): Promi
   } finally {
     await session.release();
   }
-}
-
-// A seeded LCG: deterministic pixel values in [0, 1].
-function pixels(count: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: count }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32));
 }
 
 const K1 = [
@@ -101,7 +81,7 @@ function jpegReference(x: Float32Array, [n, c, h, w]: number[], quality: number)
  */
 function untiedImage(dims: number[], quality: number): { x: Float32Array; reference: Float64Array; seed: number } {
   for (let seed = 1; ; seed++) {
-    const x = pixels(dims.reduce((a, b) => a * b), seed);
+    const x = uniform(dims.reduce((a, b) => a * b), seed);
     const { y, closestTie } = jpegReference(x, dims, quality);
     if (closestTie > 1e-3) return { x, reference: y, seed };
   }
@@ -134,7 +114,7 @@ describe('jpeg input transform', () => {
 
   it('is nearly the identity at quality 100 and loses more as quality falls', async () => {
     const dims = [2, 1, 28, 28];
-    const x = pixels(2 * 28 * 28, 11);
+    const x = uniform(2 * 28 * 28, 11);
     const errors: Record<number, { max: number; mean: number }> = {};
     for (const quality of [10, 50, 90, 100]) {
       const y = await jpegOnnx(x, dims, quality);

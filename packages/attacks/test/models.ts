@@ -120,3 +120,23 @@ export function tinyModel(weights: Float32Array, bias: Float32Array, options: Ti
     },
   });
 }
+
+/** A model whose output is Flatten(input): a transform prepended to it can be read back. */
+export function identityModel(sampleDims: Array<number | string>): ModelProto {
+  return create(ModelProtoSchema, {
+    irVersion: 8n,
+    opsetImport: [{ domain: '', version: 17n }],
+    graph: {
+      name: 'identity',
+      input: [tensorValueInfo('image', ['N', ...sampleDims])],
+      output: [tensorValueInfo('flat', ['N', 'D'])],
+      node: [create(NodeProtoSchema, { opType: 'Flatten', name: 'flatten', input: ['image'], output: ['flat'] })],
+    },
+  });
+}
+
+/** `count` numbers in [0, 1) from a seeded LCG: test inputs that need no generator of ours. */
+export function uniform(count: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: count }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32));
+}

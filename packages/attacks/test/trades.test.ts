@@ -12,8 +12,8 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 
 import { adversarialPerturbation, stepKey } from '../src/defences/adversarial-training.js';
-import { digitsOf, robustAccuracy, uniform } from './adversarial-helpers.js';
-import { linearModel, MNIST_CNN } from './models.js';
+import { digitsOf, initializerBytes, resumableRun, robustAccuracy } from './adversarial-helpers.js';
+import { linearModel, MNIST_CNN, uniform } from './models.js';
 
 function softmax64(z: number[]): number[] {
   const max = Math.max(...z);
@@ -92,27 +92,16 @@ describe('TRADES adversarial training', () => {
   });
 
   it('resumes TRADES training bit for bit, and refuses another β', async () => {
-    const all = await loadBuiltin('mnist', { perClass: 20 });
-    const data = digitsOf(all, Array.from({ length: all.y.length }, (_, i) => i));
-    const arch = await buildClassifier({ ...MNIST_CNN, layers: [{ kind: 'conv', channels: 4, kernel: 5, stride: 2 }, { kind: 'batchNorm' }, { kind: 'relu' }, { kind: 'flatten' }, { kind: 'linear', units: 10 }] });
+    const { run } = await resumableRun({ kind: 'trades', eps: 0.2, steps: 2, seed: 4, beta: 6 });
     const dir = mkdtempSync(join(tmpdir(), 'onnx-audit-trades-'));
-    const run = async (epochs: number, checkpoint?: string, beta = 6) => {
-      const hook = await adversarialPerturbation(arch, data.sampleDims, { kind: 'trades', eps: 0.2, steps: 2, seed: 4, beta });
-      try {
-        return await train(arch, data, { epochs, batchSize: 32, optimizer: 'adam', lr: 2e-3, seed: 2, perturb: hook.perturb, perturbation: hook.describe, trades: hook.trades!, ...(checkpoint ? { checkpoint, resume: true } : {}) });
-      } finally {
-        await hook.release();
-      }
-    };
     const whole = await run(2);
     expect(whole.history.every((e) => e.trainAccuracy <= 1 && Number.isFinite(e.loss))).toBe(true);
     const checkpoint = join(dir, 'run.ckpt');
     await run(1, checkpoint);
     const resumed = await run(2, checkpoint);
     expect(resumed.resumedFrom).toBe(1);
-    const weights = (r: typeof whole) => r.model.graph!.initializer.map((t) => [t.name, Buffer.from(t.rawData).toString('hex')]);
-    expect(weights(resumed)).toEqual(weights(whole));
-    await expect(run(3, checkpoint, 1)).rejects.toThrow(/trades \{"beta":6\} → \{"beta":1\}/);
+    expect(initializerBytes(resumed.model)).toEqual(initializerBytes(whole.model));
+    await expect(run(3, checkpoint, { beta: 1 })).rejects.toThrow(/trades \{"beta":6\} → \{"beta":1\}/);
   }, 60_000);
 
   // Measured (seed 3, 200 held-out digits, PGD-20 at ε = 0.1): standard 97% clean, 43% robust;
