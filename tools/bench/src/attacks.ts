@@ -13,12 +13,11 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 
 import { type DifferentiableClassifier, onnxClassifier, pgd } from '@onnx-audit/attacks';
-import { buildClassifier, buildGradientModel, createSession, dataInput, encodeModel, logitsModel, runtimeInfo } from '@onnx-audit/onnx';
-import type { ModelProto } from 'onnx-buf';
+import { buildGradientModel, createSession, dataInput, encodeModel, logitsModel, runtimeInfo } from '@onnx-audit/onnx';
 
 import { timeInterleaved } from './interleave.js';
 import { median } from './timing.js';
-import { buildResidualBlock } from './resnet-block.js';
+import { RESNET_BLOCK, SMALL_CNN } from './models.js';
 import { writeJsonAtomic } from './write.js';
 
 const { values } = parseArgs({
@@ -38,22 +37,7 @@ const batch = Number(values.batch);
 const threads = values.threads ? Number(values.threads) : undefined;
 const timing = values.quick ? { warmup: 1, repeats: 3 } : { warmup: 2, repeats: 15 };
 
-const MODELS: { name: string; sampleDims: number[]; build: () => Promise<ModelProto> }[] = [
-  {
-    name: 'small CNN',
-    sampleDims: [1, 28, 28],
-    build: () => buildClassifier({
-      input: [1, 28, 28],
-      layers: [
-        { kind: 'conv', channels: 16, kernel: 3, padding: 1 }, { kind: 'batchNorm' }, { kind: 'relu' }, { kind: 'maxPool', kernel: 2 },
-        { kind: 'conv', channels: 32, kernel: 3, padding: 1 }, { kind: 'batchNorm' }, { kind: 'relu' }, { kind: 'maxPool', kernel: 2 },
-        { kind: 'flatten' }, { kind: 'linear', units: 10 },
-      ],
-      seed: SEED,
-    }),
-  },
-  { name: 'ResNet basic block', sampleDims: [16, 16, 16], build: () => buildResidualBlock({ channels: 16, size: 16, classes: 10, seed: SEED }) },
-];
+const MODELS = [SMALL_CNN, RESNET_BLOCK];
 
 /** Times every call the attack makes to the classifier, so the rest of its time is ours alone. */
 function timed(classifier: DifferentiableClassifier): { classifier: DifferentiableClassifier; elapsed: () => number; reset: () => void } {
@@ -73,7 +57,7 @@ function timed(classifier: DifferentiableClassifier): { classifier: Differentiab
 
 const rows = [];
 for (const spec of MODELS) {
-  const model = await spec.build();
+  const model = await spec.build(SEED);
   const d = spec.sampleDims.reduce((a, b) => a * b, 1);
   const x = Float32Array.from({ length: batch * d }, (_, i) => ((i * 2654435761) % 1000) / 1000);
   const session = { ...(threads ? { threads } : {}), spinning: values.spinning };

@@ -17,7 +17,6 @@ import * as ort from 'onnxruntime-node';
 
 import * as native from '@onnx-audit/native';
 import {
-  buildClassifier,
   buildGradientModel,
   buildTrainingGraph,
   dataInput,
@@ -34,7 +33,7 @@ import {
 } from '@onnx-audit/onnx';
 
 import { type Timing, timeInterleaved } from './interleave.js';
-import { buildResidualBlock } from './resnet-block.js';
+import { type BenchModel, RESNET_BLOCK, SMALL_CNN } from './models.js';
 import { median } from './timing.js';
 import { writeJsonAtomic } from './write.js';
 
@@ -64,35 +63,7 @@ const timing = quick ? { warmup: 2, repeats: 5 } : { warmup: 5, repeats: 61 };
 const trainer = quick ? { samples: 256, epochs: 1, runs: 1 } : { samples: 2048, epochs: 2, runs: 5 };
 const LR = 1e-3;
 
-interface Bench {
-  name: string;
-  description: string;
-  sampleDims: number[];
-  build: () => Promise<ModelProto>;
-}
-
-const BENCHES: Bench[] = [
-  {
-    name: 'small CNN',
-    description: 'MNIST [1,28,28]: conv 16 3×3 pad 1, BN, ReLU, max pool 2, conv 32 3×3 pad 1, BN, ReLU, max pool 2, flatten, linear 10',
-    sampleDims: [1, 28, 28],
-    build: () => buildClassifier({
-      input: [1, 28, 28],
-      layers: [
-        { kind: 'conv', channels: 16, kernel: 3, padding: 1 }, { kind: 'batchNorm' }, { kind: 'relu' }, { kind: 'maxPool', kernel: 2 },
-        { kind: 'conv', channels: 32, kernel: 3, padding: 1 }, { kind: 'batchNorm' }, { kind: 'relu' }, { kind: 'maxPool', kernel: 2 },
-        { kind: 'flatten' }, { kind: 'linear', units: CLASSES },
-      ],
-      seed: SEED,
-    }),
-  },
-  {
-    name: 'ResNet basic block',
-    description: '[16,16,16]: conv 16 3×3, BN, ReLU, conv 16 3×3, BN, + identity, ReLU, global average pool, flatten, linear 10',
-    sampleDims: [16, 16, 16],
-    build: () => buildResidualBlock({ channels: 16, size: 16, classes: CLASSES, seed: SEED }),
-  },
-];
+const BENCHES = [SMALL_CNN, RESNET_BLOCK];
 
 /** The measured variants, in the order they run within each repeat. */
 const VARIANTS = {
@@ -254,7 +225,7 @@ async function profileOps(model: ModelProto, feeds: Record<string, ort.Tensor>, 
   }
 }
 
-async function measure(bench: Bench, model: ModelProto, batchSize: number): Promise<{ rows: VariantRow[]; profile?: Record<string, Profile> }> {
+async function measure(bench: BenchModel, model: ModelProto, batchSize: number): Promise<{ rows: VariantRow[]; profile?: Record<string, Profile> }> {
   const sampleSize = bench.sampleDims.reduce((a, b) => a * b, 1);
   const input = dataInput(model);
   const dims = [batchSize, ...bench.sampleDims];
@@ -319,7 +290,7 @@ async function measure(bench: Bench, model: ModelProto, batchSize: number): Prom
   }
 }
 
-async function measureTrainer(bench: Bench, model: ModelProto, batchSize: number, forwardUs: number, stepUs: number): Promise<TrainerRow> {
+async function measureTrainer(bench: BenchModel, model: ModelProto, batchSize: number, forwardUs: number, stepUs: number): Promise<TrainerRow> {
   const sampleSize = bench.sampleDims.reduce((a, b) => a * b, 1);
   const { x, labels } = await data(trainer.samples, sampleSize, 1 << 24);
   const runs: TrainerEpoch[][] = [];
@@ -357,7 +328,7 @@ async function main(): Promise<void> {
   const printed: Parameters<typeof table>[0] = [];
   const results = [];
   for (const bench of BENCHES) {
-    const model = await bench.build();
+    const model = await bench.build(SEED);
     const layout = parameterLayout(model);
     console.log(`${bench.name}: ${bench.description}; ${layout.parameterCount} parameters`);
     const perBatch = [];

@@ -9,7 +9,7 @@ import { attackStep, type Box, type Norm, project, randomNormal, randomUniform }
 import type { AttackContext, AttackOutput, AttackTask, Threat } from '../attack.js';
 import type { AttackLoss, DifferentiableClassifier } from '../classifier/classifier.js';
 import { checkCount, checkStepSize, checkThreat } from './options.js';
-import { adversarialRows, gather, range, throwIfAborted } from './rows.js';
+import { adversarialRows, gather, range } from './rows.js';
 
 export type ApgdLoss = 'cross-entropy' | 'dlr' | 'targeted-dlr';
 
@@ -202,7 +202,7 @@ async function singleRun(
   let step = 0;
 
   for (; step < o.steps && b; step++) {
-    throwIfAborted(spec.signal);
+    spec.signal?.throwIfAborted();
     const z = await project(o.norm, await attackStep(kind, b.x, b.gradient, d, b.stepSize), b.x0, d, o.eps, { box });
     const alpha = step === 0 ? 1 : o.alpha;
     const next = new Float32Array(z.length);

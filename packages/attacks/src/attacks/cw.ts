@@ -7,7 +7,7 @@
 import type { AttackContext, AttackOutput, AttackTask } from '../attack.js';
 import type { DifferentiableClassifier } from '../classifier/classifier.js';
 import { checkCount } from './options.js';
-import { adversarialRows, gather, range, throwIfAborted } from './rows.js';
+import { adversarialRows, gather, range } from './rows.js';
 
 export interface CwOptions extends AttackContext {
   /**
@@ -73,7 +73,7 @@ export async function cw(classifier: DifferentiableClassifier, task: AttackTask,
     let active = range(count);
 
     for (let t = 0; t < steps && active.length > 0; t++) {
-      throwIfAborted(options.signal);
+      options.signal?.throwIfAborted();
       const th = new Float64Array(active.length * d);
       const x = new Float32Array(active.length * d);
       for (let r = 0; r < active.length; r++) {

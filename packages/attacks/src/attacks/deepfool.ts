@@ -6,7 +6,7 @@
 import type { AttackContext, AttackOutput, AttackTask } from '../attack.js';
 import type { DifferentiableClassifier } from '../classifier/classifier.js';
 import { checkCount } from './options.js';
-import { adversarialRows, gather, range, throwIfAborted } from './rows.js';
+import { adversarialRows, gather, range } from './rows.js';
 
 export interface DeepFoolOptions extends AttackContext {
   /** 'l2' (default) or 'linf': the norm in which the nearest linearised boundary is sought. */
@@ -55,7 +55,7 @@ export async function deepfool(classifier: DifferentiableClassifier, task: Attac
   let current = x0.slice();
   let total: Float64Array = new Float64Array(current.length);
   for (let step = 0; rows.length > 0; step++) {
-    throwIfAborted(options.signal);
+    options.signal?.throwIfAborted();
     const labels = gather(task.labels, 1, rows);
     if (step === steps) {
       keepFooled(await classifier.scores(current));

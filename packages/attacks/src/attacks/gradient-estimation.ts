@@ -17,7 +17,7 @@ import { adamState, adamStep, attackStep, gradientEstimate, project, randomNorma
 import type { AttackContext, AttackOutput, AttackTask, Threat } from '../attack.js';
 import type { Box, Classifier } from '../classifier/classifier.js';
 import { checkCount, checkStepSize, checkThreat } from './options.js';
-import { adversarialRows, gather, negate, randomStart, range, scatter, throwIfAborted } from './rows.js';
+import { adversarialRows, gather, negate, randomStart, range, scatter } from './rows.js';
 import { attackerLoss, checkScoreLoss, type ScoreLoss } from './score-loss.js';
 
 interface EstimationOptions extends Partial<Threat>, AttackContext {
@@ -259,7 +259,7 @@ async function estimationAttack(classifier: Classifier, task: AttackTask, o: Res
   const probeLoss = (scores: Float32Array, owner: Int32Array) => attackerLoss(scores, k, Int32Array.from(owner, (r) => rows[r]), task, o.loss);
 
   for (let step = 0; step < o.steps && rows.length > 0; step++) {
-    throwIfAborted(o.signal);
+    o.signal?.throwIfAborted();
     const offsets = Array.from(rows, (i) => directionsAt(step, i));
     const estimate = await estimateGradient(classifier, current, probeLoss, { distribution: o.distribution, samples: o.samples, sigma: o.sigma, box, seed, offsets });
     current = await state.step(current, estimate.gradient, estimate.loss);

@@ -7,7 +7,7 @@ import { attackStep, type Norm, project, type StepKind } from '@onnx-audit/nativ
 
 import type { AttackContext, AttackOutput, AttackTask } from '../attack.js';
 import type { AttackLoss, DifferentiableClassifier } from '../classifier/classifier.js';
-import { adversarialRows, crossEntropy, gather, negate, randomStart, range, scatter, throwIfAborted } from './rows.js';
+import { adversarialRows, crossEntropy, gather, negate, randomStart, range, scatter } from './rows.js';
 
 export interface IterativeOptions extends AttackContext {
   norm: Norm;
@@ -49,7 +49,7 @@ export async function iterativeAttack(classifier: DifferentiableClassifier, task
     let velocity = o.momentum ? new Float32Array(current.length) : undefined;
 
     for (let step = 0; step < o.steps && rows.length > 0; step++) {
-      throwIfAborted(o.signal);
+      o.signal?.throwIfAborted();
       const { gradient, logits } = await classifier.lossGradient(current, lossOf(o.loss, rows, task));
       const fooled = adversarialRows(logits, k, rows, task);
       if (fooled.includes(1)) {

@@ -13,7 +13,7 @@ import type { AttackContext, AttackOutput, AttackTask } from '../attack.js';
 import { argmaxRows, type DifferentiableClassifier } from '../classifier/classifier.js';
 import { minimizeBoxBatch } from '../optim/lbfgsb.js';
 import { checkCount } from './options.js';
-import { gather, range, throwIfAborted } from './rows.js';
+import { gather, range } from './rows.js';
 
 export interface LbfgsOptions extends AttackContext {
   /** L-BFGS-B iterations per value of c (default 100; Foolbox used 150, CleverHans 1000). */
@@ -72,7 +72,7 @@ export async function lbfgs(classifier: DifferentiableClassifier, task: AttackTa
     const lower = new Float64Array(m).fill(0);
     const upper = new Float64Array(m).fill(Infinity);
     for (let search = 0; search < searchSteps; search++) {
-      throwIfAborted(options.signal);
+      options.signal?.throwIfAborted();
       const { x } = await minimizeBoxBatch({
         async evaluate(points, active) {
           const trial = Float32Array.from(points);

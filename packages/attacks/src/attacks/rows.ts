@@ -3,7 +3,7 @@
 import { type Norm, randomBall, randomUniform } from '@onnx-audit/native';
 
 import type { AttackTask } from '../attack.js';
-import type { Box } from '../classifier/classifier.js';
+import { argmaxRows, type Box } from '../classifier/classifier.js';
 
 /** Rows `rows` of a row-major [n, width] array, as a new array. */
 export function gather<T extends Float32Array | Int32Array>(values: T, width: number, rows: ArrayLike<number>): T {
@@ -26,14 +26,7 @@ export function range(n: number): Int32Array {
 
 /** Per row of scores [m, k] for samples rows[…] of the task: is it adversarial? */
 export function adversarialRows(scores: Float32Array, classes: number, rows: ArrayLike<number>, task: AttackTask): Uint8Array {
-  const out = new Uint8Array(rows.length);
-  for (let r = 0; r < rows.length; r++) {
-    let best = 0;
-    for (let k = 1; k < classes; k++) if (scores[r * classes + k] > scores[r * classes + best]) best = k;
-    const i = rows[r];
-    out[r] = (task.targets ? best === task.targets[i] : best !== task.labels[i]) ? 1 : 0;
-  }
-  return out;
+  return Uint8Array.from(argmaxRows(scores, classes), (best, r) => ((task.targets ? best === task.targets[rows[r]] : best !== task.labels[rows[r]]) ? 1 : 0));
 }
 
 /** Natural-log cross-entropy of each row of logits with its class, in float64. */
@@ -53,10 +46,6 @@ export function crossEntropy(logits: Float32Array, classes: number, labelOf: (r:
 export function negate(values: Float32Array): Float32Array {
   for (let e = 0; e < values.length; e++) values[e] = -values[e];
   return values;
-}
-
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  signal?.throwIfAborted();
 }
 
 /**

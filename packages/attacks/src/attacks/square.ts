@@ -10,7 +10,7 @@ import { project, randomUniform } from '@onnx-audit/native';
 import type { AttackContext, AttackOutput, AttackTask } from '../attack.js';
 import type { Classifier } from '../classifier/classifier.js';
 import { checkCount, checkThreat } from './options.js';
-import { adversarialRows, gather, range, scatter, throwIfAborted } from './rows.js';
+import { adversarialRows, gather, range, scatter } from './rows.js';
 import { attackerLoss, checkScoreLoss, type ScoreLoss } from './score-loss.js';
 
 export interface SquareOptions extends AttackContext {
@@ -88,7 +88,7 @@ export async function square(classifier: Classifier, task: AttackTask, options: 
 
     const iterations = iterationsOf(restart);
     for (let it = 0; it < iterations && rows.length > 0; it++) {
-      throwIfAborted(o.signal);
+      o.signal?.throwIfAborted();
       const offset = o.restarts * n * initWidth + (restart * o.queries + it) * n * iterWidth;
       const draws = await randomUniform(n * iterWidth, { seed, offset });
       const p = fraction(o, it);

@@ -9,7 +9,7 @@ import { type Norm, perturbationNorms } from '@onnx-audit/native';
 import { type AttackContext, type AttackOutput, type AttackTask, checkTask, evaluateAttack } from '../attack.js';
 import { apgd } from '../attacks/apgd.js';
 import { checkThreat } from '../attacks/options.js';
-import { gather, range, throwIfAborted } from '../attacks/rows.js';
+import { gather, range } from '../attacks/rows.js';
 import { square } from '../attacks/square.js';
 import { argmaxRows, type DifferentiableClassifier } from '../classifier/classifier.js';
 
@@ -102,7 +102,7 @@ export async function runSuite(classifier: DifferentiableClassifier, task: Attac
   const perAttack: SuiteAttack[] = [];
 
   for (const [index, step] of steps.entries()) {
-    throwIfAborted(options.signal);
+    options.signal?.throwIfAborted();
     const rows = Int32Array.from(range(n).filter((i) => robust[i]));
     if (rows.length === 0) {
       perAttack.push({ attack: step.name, robustAccuracy: 0, seconds: 0, queries: 0, gradientCalls: 0 });

@@ -181,6 +181,8 @@ export async function checkGradients(spec: ModelSpec, options: CheckOptions = {}
  */
 export async function expectGradientsWithin(spec: ModelSpec, options: CheckOptions & { tolerance: number }): Promise<void> {
   const results = await checkGradients(spec, options);
+  // every value asked for is checked: a check that found nothing to compare must fail, not pass
+  expect(Object.keys(results)).toHaveLength((options.wrt ?? Object.keys(spec.inputs)).length);
   for (const [name, r] of Object.entries(results)) {
     if (process.env.GRADIENT_ERRORS) console.log(`${spec.nodes.map((n) => n.op).join('+')} opset ${spec.opset ?? 17} ${name}: ${r.relativeError.toExponential(1)}`);
     expect(r.relativeError, `${name}: analytic ${r.analytic}, numeric ${r.numeric}`).toBeLessThan(options.tolerance);
