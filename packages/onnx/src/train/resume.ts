@@ -18,7 +18,7 @@ export interface CheckpointHeader<Summary> {
 }
 
 /** The settings that shape a run's trajectory, seed and schedule resolved. */
-export type RunSettings = Pick<TrainOptions, 'epochs' | 'batchSize' | 'optimizer' | 'lr' | 'momentum' | 'nesterov' | 'weightDecay' | 'reinit' | 'distill' | 'perturbation'> & { seed: number; schedule: Schedule };
+export type RunSettings = Pick<TrainOptions, 'epochs' | 'batchSize' | 'optimizer' | 'lr' | 'momentum' | 'nesterov' | 'weightDecay' | 'reinit' | 'distill' | 'perturbation' | 'trades'> & { seed: number; schedule: Schedule };
 
 /** What a checkpoint must match to be resumed: the model, the data and every setting that shapes training. */
 export function fingerprint(model: ModelProto, data: { x: Float32Array; labels: ArrayLike<number> }, o: RunSettings): Record<string, unknown> {
@@ -45,6 +45,7 @@ export function fingerprint(model: ModelProto, data: { x: Float32Array; labels: 
     reinit: o.reinit ?? false,
     // Only when set, so checkpoints written before the option existed still resume.
     ...(o.perturbation ? { perturbation: o.perturbation } : {}),
+    ...(o.trades ? { trades: o.trades } : {}),
   };
 }
 

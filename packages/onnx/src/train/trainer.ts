@@ -153,7 +153,7 @@ export async function train(model: ModelProto, data: TrainingData, options: Trai
   const targets = o.distill ? await teacherTargets(o.distill, data, o) : undefined;
   const source: BatchSource = { x: data.x, labels: data.labels, ...(targets ? { targets } : {}) };
   // Hashing the model and data costs a pass over them: only a run that keeps a checkpoint needs it.
-  const settings = o.checkpoint ? { ...fingerprint(model, data, o), ...(o.trades ? { trades: o.trades } : {}) } : {};
+  const settings = o.checkpoint ? fingerprint(model, data, o) : {};
   let history: EpochSummary[] = [];
   let epochsDone = 0;
   let resumedFrom: number | undefined;
