@@ -61,11 +61,11 @@ export async function lbfgs(classifier: DifferentiableClassifier, task: AttackTa
   const adversarial = task.x.slice();
   const best = new Float64Array(n).fill(Infinity);
   // samples already misclassified (or of their target class) are left as they are
-  const todo = Array.from(range(n)).filter((i) => (task.targets ? predicted[i] !== task.targets[i] : predicted[i] === task.labels[i]));
-  const targetSets = task.targets ? [gather(task.targets, 1, todo)] : runnerUpTargets(clean, k, todo, runnerUps);
+  const attacked = Array.from(range(n)).filter((i) => (task.targets ? predicted[i] !== task.targets[i] : predicted[i] === task.labels[i]));
+  const targetSets = task.targets ? [gather(task.targets, 1, attacked)] : runnerUpTargets(clean, k, attacked, runnerUps);
 
   for (const [round, targets] of targetSets.entries()) {
-    const rows = Int32Array.from(todo);
+    const rows = Int32Array.from(attacked);
     const x0 = gather(task.x, d, rows);
     const m = rows.length;
     const c = new Float64Array(m).fill(c0);
