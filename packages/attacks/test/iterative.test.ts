@@ -70,6 +70,27 @@ describe('on a linear softmax model', () => {
   });
 });
 
+describe('PGD with a random start on a 2-class linear model', () => {
+  it('ends at the corner x + ε·sign(w_other − w_y) of the ball, the exact loss maximiser', async () => {
+    // With 2 classes the cross-entropy grows with the margin z_other − z_y, which is linear: over
+    // the L∞ ball its maximum is that corner, whatever the start. Margins here exceed ε·‖Δw‖₁,
+    // so no iterate fools the model and PGD returns its last one.
+    const w = Float32Array.from([1, -1, 0.5, 0.3, -0.4, 0.2, 0.8, -0.6]);
+    const b = Float32Array.of(1, -1);
+    const x = Float32Array.from([0.4, 0.5, 0.6, 0.45, 0.55, 0.5, 0.35, 0.6]);
+    const classifier = await onnxClassifier(linearModel(w, b));
+    const eps = 0.05;
+    const task: AttackTask = { x, labels: Int32Array.of(0, 0) };
+    const result = await evaluateAttack(classifier, task, { norm: 'linf', eps }, () => pgd(classifier, task, { eps, seed: 3 }));
+    expect(result.success).toEqual(Uint8Array.of(0, 0));
+    for (let e = 0; e < x.length; e++) {
+      const j = e % 4;
+      expect(result.adversarial[e]).toBeCloseTo(x[e] + eps * Math.sign(w[j * 2 + 1] - w[j * 2]), 6);
+    }
+    await classifier.release();
+  });
+});
+
 function predict(x: number[]): number {
   const z = [0, 1, 2].map((k) => B[k] + x.reduce((s, v, j) => s + v * W[j * 3 + k], 0));
   return z.indexOf(Math.max(...z));
