@@ -2,6 +2,7 @@
 // non-zero exit code, and the stack only with --verbose.
 
 import { DataError } from '@onnx-audit/data';
+import { MembershipError } from '@onnx-audit/mia';
 import { GradientError, ModelError, TrainingError } from '@onnx-audit/onnx';
 
 /** An error the user can fix (bad input, missing file); its message is the whole story. */
@@ -11,7 +12,7 @@ export class UserError extends Error {
 
 function isUserError(error: Error): boolean {
   const missingFile = (error as NodeJS.ErrnoException).code === 'ENOENT';
-  return error instanceof UserError || error instanceof ModelError || error instanceof DataError || error instanceof GradientError || error instanceof TrainingError || missingFile;
+  return error instanceof UserError || error instanceof ModelError || error instanceof DataError || error instanceof GradientError || error instanceof TrainingError || error instanceof MembershipError || missingFile;
 }
 
 export const EXIT_FAILURE = 1;

@@ -11,6 +11,7 @@ import { doctorCommand } from './commands/doctor.js';
 import { explainCommand } from './commands/explain.js';
 import { gradCommand } from './commands/grad.js';
 import { inspectCommand } from './commands/inspect.js';
+import { miaCommand } from './commands/mia.js';
 import { robustnessCommand } from './commands/robustness.js';
 import { splitCommand } from './commands/split.js';
 import { trainCommand } from './commands/train.js';
@@ -26,7 +27,7 @@ export function buildProgram(): Command {
     .option('--verbose', 'print full errors with stack traces')
     .showHelpAfterError('(run onnx-audit --help for usage)')
     .exitOverride();
-  for (const command of [doctorCommand(), inspectCommand(), gradCommand(), trainCommand(), calibrateCommand(), splitCommand(), attackCommand(), robustnessCommand(), explainCommand(), defendCommand(), detectCommand()]) {
+  for (const command of [doctorCommand(), inspectCommand(), gradCommand(), trainCommand(), calibrateCommand(), splitCommand(), attackCommand(), robustnessCommand(), explainCommand(), defendCommand(), detectCommand(), miaCommand()]) {
     // addCommand does not pass on exitOverride and the help-after-error text; copy them.
     program.addCommand(command.copyInheritedSettings(program));
   }
