@@ -226,19 +226,20 @@ export class MembershipAudit {
   }
 
   /** The shadow model's logits over its members then non-members. */
-  private shadowLogits() {
+  private async shadowLogits() {
+    const shadow = await this.shadowModel();
     return this.once('shadow scores', async () => {
       const { shadowIn, shadowOut } = await this.split();
       const set = concatSets(shadowIn, shadowOut);
-      const { logits, classes } = await predictLogits(await this.shadowModel(), set.x, set.sampleDims, { ...this.options.session, batchSize: 512 });
+      const { logits, classes } = await predictLogits(shadow, set.x, set.sampleDims, { ...this.options.session, batchSize: 512 });
       return { set, logits, classes, isMember: membership(sampleCount(shadowIn), sampleCount(shadowOut)) };
     });
   }
 
-  private distilled(side: 'target' | 'shadow'): Promise<ModelProto[]> {
+  private async distilled(side: 'target' | 'shadow'): Promise<ModelProto[]> {
+    const teacher = side === 'target' ? this.options.target : await this.shadowModel();
+    const { distillation } = await this.split();
     return this.once(`${side} distillation`, async () => {
-      const teacher = side === 'target' ? this.options.target : await this.shadowModel();
-      const { distillation } = await this.split();
       const recipe = { ...this.recipe, epochs: this.snapshots };
       const key = stageKey({ architecture: this.architectureKey(), teacher: modelHash(teacher), data: setHash(distillation), recipe, seed: this.seed });
       return distilledSnapshots(this.stage, `distill-${side}`, key, this.architecture, teacher, distillation, recipe, this.seed + 2);
@@ -246,11 +247,12 @@ export class MembershipAudit {
   }
 
   /** [n, snapshots + 1, 5]: the target side's (members, non-members) or the shadow side's (its members, non-members). */
-  private sequences(side: 'target' | 'shadow'): Promise<Float32Array> {
+  private async sequences(side: 'target' | 'shadow'): Promise<Float32Array> {
+    // Dependencies first, so that each stage's seconds are its own.
+    const snapshots = await this.distilled(side);
+    const original = side === 'target' ? this.options.target : await this.shadowModel();
+    const set = side === 'target' ? this.auditSet() : (await this.shadowLogits()).set;
     return this.once(`${side} sequences`, async () => {
-      const snapshots = await this.distilled(side);
-      const original = side === 'target' ? this.options.target : await this.shadowModel();
-      const set = side === 'target' ? this.auditSet() : await this.shadowLogits().then((s) => s.set);
       const steps = snapshots.length + 1;
       const key = stageKey({ models: [...snapshots, original].map(modelHash), data: setHash(set), precision: this.precision });
       return this.work.array(`sequences-${side}`, key, [sampleCount(set), steps, SEQUENCE_FEATURES.length], () =>
