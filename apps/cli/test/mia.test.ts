@@ -66,9 +66,15 @@ describe('onnx-audit mia', () => {
     const result = JSON.parse(run.stdout);
     const names = ['seqmia', 'trajectory', 'lira', 'shokri', 'loss', 'max', 'sd', 'entropy', 'mentropy'];
     expect(result.attacks.map((a: { attack: string }) => a.attack)).toEqual(names);
-    expect(result.calibrated.attacks.map((a: { attack: string }) => a.attack)).toEqual(names);
-    expect(result.calibrated.temperature).toBeGreaterThan(0);
-    for (const side of [result.attacks, result.calibrated.attacks]) for (const a of side) expect(a.auc).toBeGreaterThanOrEqual(0);
+    const { temperature, attackerUnaware, attackerAware } = result.calibrated;
+    expect(temperature).toBeGreaterThan(0);
+    for (const side of [attackerUnaware, attackerAware]) expect(side.attacks.map((a: { attack: string }) => a.attack)).toEqual(names);
+    // The metric attacks' ROC reads the calibrated target alone, whatever the attacker knows; the
+    // thresholds come from the attacker's shadow model, scaled by T only when it knows T.
+    const byName = (side: { attacks: { attack: string; auc: number; thresholds?: { global: { accuracy: number } } }[] }) => new Map(side.attacks.map((a) => [a.attack, a]));
+    const [unawareBy, awareBy] = [byName(attackerUnaware), byName(attackerAware)];
+    for (const metric of ['loss', 'max', 'sd', 'entropy', 'mentropy']) expect(awareBy.get(metric)!.auc).toBe(unawareBy.get(metric)!.auc);
+    expect(['loss', 'max', 'sd', 'entropy', 'mentropy'].some((m) => awareBy.get(m)!.thresholds!.global.accuracy !== unawareBy.get(m)!.thresholds!.global.accuracy)).toBe(true);
     // The calibrated audit reuses the attacker's own stages (shadow model, its distillation and
     // sequences): only the target side is recomputed.
     expect(result.settings.reusedStages).toEqual(expect.arrayContaining(['shadow', 'distill-shadow', 'sequences-shadow']));
@@ -80,7 +86,7 @@ describe('onnx-audit mia', () => {
     expect(overlap.stderr.trim()).toMatch(/^onnx-audit: 100 non-members are also among the members .*remove the repeated samples$/);
     const noAux = cli(...base(), '--attack', 'seqmia');
     expect(noAux.status).toBe(1);
-    expect(noAux.stderr.trim()).toBe('onnx-audit: seqmia trains a shadow model on auxiliary data: pass it (--aux)');
+    expect(noAux.stderr.trim()).toBe('onnx-audit: seqmia needs a shadow model trained on auxiliary data: pass some (aux; --aux on the command line)');
     const tooLittle = cli(...base(), '--aux', file('small-aux.npz'), '--attack', 'shokri');
     expect(tooLittle.status).toBe(1);
     expect(tooLittle.stderr.trim()).toMatch(/^onnx-audit: shokri needs at least 200 auxiliary samples .* got 100$/);

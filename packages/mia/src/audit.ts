@@ -4,10 +4,9 @@
 import { inspectModel, predictLogits, type SessionOptions } from '@onnx-audit/onnx';
 import type { ModelProto } from 'onnx-buf';
 
-import { attackLogits, trainAttackModel } from './attack-models/training.js';
 import { buildAttentionLstm } from './attack-models/attention-lstm.js';
+import { attackLogits, type AttackModelTraining, SEQMIA_ATTACK_TRAINING, trainAttackModel, TRAJECTORY_ATTACK_TRAINING } from './attack-models/training.js';
 import { buildTrajectoryMlp } from './attack-models/trajectory-mlp.js';
-import { SEQMIA_ATTACK_TRAINING, TRAJECTORY_ATTACK_TRAINING, type AttackModelTraining } from './attack-models/training.js';
 import { inclusionMatrix, liraScores, type LiraOptions } from './attacks/lira.js';
 import { shokriScores, trainShokri } from './attacks/shokri.js';
 import { logitScaledConfidence, METRIC_SIGNALS, metricScores, type MetricSignal } from './attacks/signals.js';
@@ -30,13 +29,13 @@ import {
 } from './membership-data.js';
 import { LIRA_REFERENCE_MODELS, SEQMIA_SNAPSHOTS, SEQMIA_TRAINING, type TrainingRecipe } from './recipes.js';
 import { featureColumn, type MetricPrecision, metricSequences, SEQUENCE_FEATURES } from './sequences.js';
-import { modelHash, stageKey, WorkFolder } from './work-folder.js';
+import { architectureHash, modelHash, stageKey, WorkFolder } from './work-folder.js';
 
 export const ATTACKS = ['seqmia', 'trajectory', 'lira', 'shokri', ...METRIC_SIGNALS] as const;
 export type AttackName = (typeof ATTACKS)[number];
 
-/** Attacks that train models of the target's architecture: they need it retrainable and auxiliary data. */
-const TRAINING_ATTACKS: ReadonlySet<AttackName> = new Set(['seqmia', 'trajectory', 'shokri']);
+/** Attacks that need a shadow model, trained on the auxiliary data (the metric attacks use one to choose thresholds when they can). */
+const SHADOW_ATTACKS: ReadonlySet<AttackName> = new Set(['seqmia', 'trajectory', 'shokri']);
 
 export interface AuditOptions extends MembershipData {
   /** The model whose membership leaks are measured: only its outputs are used. */
@@ -59,12 +58,18 @@ export interface AuditOptions extends MembershipData {
   trajectoryTraining?: Partial<AttackModelTraining>;
   /** LiRA reference models (default 16). */
   referenceModels?: number;
-  lira?: Partial<LiraOptions>;
+  /** LiRA's variance, centre and offline test (its online and offline readings are both reported). */
+  lira?: Omit<LiraOptions, 'online'>;
   /**
    * Reproduce the official SeqMIA code's choices for comparison: float32 metrics with its 1e−30
    * clamp, the raw member logit as the score, and (in `tprAtFprInterpolated`) its interpolated TPR.
    */
   parity?: boolean;
+  /**
+   * Applied to every model the attacker trains (shadow, reference) before it is queried: an
+   * attacker who knows the target was temperature-scaled scales its own models alike.
+   */
+  calibrateAttackerModels?: (trained: ModelProto) => ModelProto;
   session?: SessionOptions;
   onProgress?: (progress: StageProgress) => void;
 }
@@ -95,6 +100,7 @@ export class MembershipAudit {
   private readonly architecture: ModelProto;
   private readonly stage: TrainingStage;
   private readonly memo = new Map<string, Promise<unknown>>();
+  private architectureHashed?: string;
 
   constructor(readonly options: AuditOptions) {
     this.seed = options.seed ?? 0;
@@ -119,15 +125,19 @@ export class MembershipAudit {
 
   /** Why `attack` cannot run on this setup, or undefined when it can. */
   unavailable(attack: AttackName): string | undefined {
-    const needsTraining = TRAINING_ATTACKS.has(attack) || attack === 'lira';
-    if (needsTraining && this.notRetrainable) return `${attack} trains models of the target's architecture, but ${this.notRetrainable}; the metric attacks (loss, max, sd, entropy, mentropy) need only its scores`;
-    if (!TRAINING_ATTACKS.has(attack)) return undefined;
+    const metric = (METRIC_SIGNALS as readonly string[]).includes(attack);
+    if (!metric && this.notRetrainable) return `${attack} trains models of the target's architecture, but ${this.notRetrainable}; the metric attacks (loss, max, sd, entropy, mentropy) need only its scores`;
+    return SHADOW_ATTACKS.has(attack) ? this.withoutShadow(attack, attack === 'seqmia' || attack === 'trajectory') : undefined;
+  }
+
+  /** Why no shadow model (and, for `distils`, no distillation set) is at hand for `subject`, or undefined when it is. */
+  private withoutShadow(subject: string, distils: boolean): string | undefined {
+    if (this.notRetrainable) return `no shadow model can be trained: ${this.notRetrainable}`;
     const aux = this.options.aux;
-    if (!aux) return `${attack} trains a shadow model on auxiliary data: pass it (--aux)`;
+    if (!aux) return `${subject} needs a shadow model trained on auxiliary data: pass some (aux; --aux on the command line)`;
     const shadow = Math.min(sampleCount(this.options.members), Math.floor(sampleCount(aux) / 4));
-    if (shadow < MIN_SHADOW_SAMPLES) return `${attack} needs at least ${4 * MIN_SHADOW_SAMPLES} auxiliary samples (shadow members and non-members of ${MIN_SHADOW_SAMPLES} each, the rest to distil on); got ${sampleCount(aux)}`;
-    const sequences = attack === 'seqmia' || attack === 'trajectory';
-    if (sequences && sampleCount(aux) - 2 * shadow < MIN_DISTILLATION_SAMPLES) return `${attack} distils on what the shadow sets leave of the auxiliary data and needs at least ${MIN_DISTILLATION_SAMPLES} there; pass more auxiliary data`;
+    if (shadow < MIN_SHADOW_SAMPLES) return `${subject} needs at least ${4 * MIN_SHADOW_SAMPLES} auxiliary samples (shadow members and non-members of ${MIN_SHADOW_SAMPLES} each, the rest to distil on); got ${sampleCount(aux)}`;
+    if (distils && sampleCount(aux) - 2 * shadow < MIN_DISTILLATION_SAMPLES) return `${subject} distils on what the shadow sets leave of the auxiliary data and needs at least ${MIN_DISTILLATION_SAMPLES} there; pass more auxiliary data`;
     return undefined;
   }
 
@@ -162,7 +172,7 @@ export class MembershipAudit {
   private async metric(metric: MetricSignal): Promise<Pick<AttackResult, 'scores' | 'thresholds'> & { notes?: string[] }> {
     const target = await this.targetLogits();
     const scores = await metricScores(target.logits, target.set.labels, target.classes, metric);
-    const why = this.unavailable('shokri');
+    const why = this.withoutShadow('choosing thresholds', false);
     if (why) return { scores, notes: [`no thresholds chosen on shadow data (${why}): the ROC is threshold-free`] };
     const shadow = await this.shadowLogits();
     const fitted = fitThresholds(await metricScores(shadow.logits, shadow.set.labels, shadow.classes, metric), shadow.set.labels, shadow.isMember, shadow.classes);
@@ -214,15 +224,20 @@ export class MembershipAudit {
   }
 
   private architectureKey(): string {
-    return modelHash(this.architecture);
+    return (this.architectureHashed ??= architectureHash(this.architecture));
   }
 
+  /** The shadow model as the attacker queries it. */
   private shadowModel(): Promise<ModelProto> {
     return this.once('shadow training', async () => {
       const { shadowIn } = await this.split();
       const key = stageKey({ architecture: this.architectureKey(), data: setHash(shadowIn), recipe: this.recipe, seed: this.seed });
-      return trainFresh(this.stage, 'shadow', key, this.architecture, shadowIn, this.recipe, this.seed + 1);
+      return this.queried(await trainFresh(this.stage, 'shadow', key, this.architecture, shadowIn, this.recipe, this.seed + 1));
     });
+  }
+
+  private queried(trained: ModelProto): ModelProto {
+    return this.options.calibrateAttackerModels ? this.options.calibrateAttackerModels(trained) : trained;
   }
 
   /** The shadow model's logits over its members then non-members. */
@@ -305,17 +320,16 @@ export class MembershipAudit {
       const rows = Array.from({ length: n }, (_, i) => i).filter((i) => keep[m * n + i] === 1);
       const trainingSet = pickRows(target.set, rows);
       const key = stageKey({ architecture: this.architectureKey(), data: setHash(trainingSet), recipe: this.recipe, seed: this.seed, model: m });
-      const model = await this.once(`reference model ${m + 1}`, () => trainFresh(this.stage, `reference-${m + 1}`, key, this.architecture, trainingSet, this.recipe, this.seed + 100 + m));
+      const model = this.queried(await this.once(`reference model ${m + 1}`, () => trainFresh(this.stage, `reference-${m + 1}`, key, this.architecture, trainingSet, this.recipe, this.seed + 100 + m)));
       const { logits } = await predictLogits(model, target.set.x, target.set.sampleDims, { ...this.options.session, batchSize: 512 });
       reference.set(logitScaledConfidence(logits, target.set.labels, target.classes), m * n);
       this.options.onProgress?.({ stage: 'reference models', epoch: m + 1, epochs: k });
     }
     const observed = logitScaledConfidence(target.logits, target.set.labels, target.classes);
-    const options = { online: true, ...this.options.lira };
-    const members = sampleCount(this.options.members);
+    const options = this.options.lira ?? {};
     return {
       scores: liraScores(observed, reference, keep, { ...options, online: true }),
-      variants: { offline: await evaluateScores(liraScores(observed, reference, keep, { ...options, online: false }), members) },
+      variants: { offline: await evaluateScores(liraScores(observed, reference, keep, { ...options, online: false }), sampleCount(this.options.members)) },
     };
   }
 }

@@ -8,8 +8,9 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { readNpy, writeNpy } from '@onnx-audit/data';
-import { decodeModel, encodeModel, writeFileAtomic } from '@onnx-audit/onnx';
-import type { ModelProto } from 'onnx-buf';
+import { clone } from '@bufbuild/protobuf';
+import { decodeModel, encodeModel, parameterLayout, writeFileAtomic } from '@onnx-audit/onnx';
+import { type ModelProto, ModelProtoSchema } from 'onnx-buf';
 
 export function stageKey(parts: unknown): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
@@ -17,6 +18,23 @@ export function stageKey(parts: unknown): string {
 
 export function modelHash(model: ModelProto): string {
   return createHash('sha256').update(encodeModel(model)).digest('hex');
+}
+
+/**
+ * A hash of what training from fresh weights keeps of a model: its graph without the values of
+ * the parameters and normalisation statistics. A model and its twin trained differently share it,
+ * and so share their shadow and reference models.
+ */
+export function architectureHash(model: ModelProto): string {
+  const layout = parameterLayout(model);
+  const redrawn = new Set([...layout.parameters, ...layout.statistics].map((slot) => slot.name));
+  const copy = clone(ModelProtoSchema, model);
+  for (const tensor of copy.graph!.initializer) {
+    if (!redrawn.has(tensor.name)) continue;
+    tensor.rawData = new Uint8Array();
+    tensor.floatData = [];
+  }
+  return modelHash(copy);
 }
 
 export class WorkFolder {

@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 
 import { fitTemperature } from '@onnx-audit/calibration';
 import { writeNpy } from '@onnx-audit/data';
-import { type AttackName, type AttackResult, ATTACKS, type AuditOptions, type LabelledSet, MembershipAudit, MembershipError, type StageProgress, WorkFolder } from '@onnx-audit/mia';
+import { type AttackName, type AttackResult, ATTACKS, type AuditOptions, concatSets, type LabelledSet, MembershipAudit, MembershipError, type StageProgress, WorkFolder } from '@onnx-audit/mia';
 import { inspectModel, predictLogits, readModel, type Schedule } from '@onnx-audit/onnx';
 
 import { addDataOptions, dataOptions, readLabelledData } from '../dataset.js';
@@ -53,7 +53,7 @@ export function miaCommand(): Command {
     .requiredOption('--target <file>', 'the .onnx model under audit')
     .requiredOption('--members <source>', 'samples the target was trained on (.npz x, y; .csv; image folder)')
     .requiredOption('--nonmembers <source>', 'samples from the same distribution it was not trained on')
-    .option('--aux <source>', 'more non-member samples for the attacker: shadow members/non-members and the distillation set')
+    .option('--aux <sources>', 'more non-member samples for the attacker (shadow members/non-members, distillation set); several sources separated by commas are joined, e.g. the shadowIn, shadowOut and distillation parts of `split --membership`')
     .addOption(new Option('--attack <name>', 'the attack').choices([...ATTACKS]).default('seqmia'))
     .option('--compare', 'run every attack on the same split and tabulate them')
     .option('--snapshots <n>', 'SeqMIA/TrajectoryMIA: distilled snapshots (epochs of distillation)', '50')
@@ -86,7 +86,8 @@ Examples:
       const target = await readModel(o.target);
       const report = inspectModel(target);
       const read = (source: string) => readLabelledData(source, report, dataOptions(o)).then((d): LabelledSet => ({ x: d.x, sampleDims: d.sampleDims, labels: Int32Array.from(d.labels) }));
-      const data = { members: await read(o.members), nonMembers: await read(o.nonmembers), ...(o.aux ? { aux: await read(o.aux) } : {}) };
+      const aux = o.aux ? (await Promise.all(o.aux.split(',').map(read))).reduce(concatSets) : undefined;
+      const data = { members: await read(o.members), nonMembers: await read(o.nonmembers), ...(aux ? { aux } : {}) };
       if (o.calibrate && !data.aux) throw new UserError('--calibrate fits the temperature on the auxiliary data: pass --aux');
       const session = runtimeOptions(o);
       const work = new WorkFolder(o.work, o.resume ?? false);
@@ -111,9 +112,13 @@ Examples:
       if (o.calibrate) {
         const { logits, classes } = await predictLogits(target, data.aux!.x, data.aux!.sampleDims, session);
         const calibrator = await fitTemperature(logits, data.aux!.labels, classes);
-        const calibrated = await auditAll(new MembershipAudit({ ...options, target: calibrator.toOnnx(target), architecture: target }), attacks);
-        output.calibrated = { temperature: calibrator.temperature, attackerKnowsTemperature: false, ...summary(calibrated, o.compare ?? false) };
-        tables.push(table(calibrated.results, calibrated.skipped, `after temperature scaling (T = ${calibrator.temperature.toFixed(3)}, fitted on ${o.aux})`));
+        const calibratedTarget = { ...options, target: calibrator.toOnnx(target), architecture: target };
+        // The attacker who does not know T queries its own models as trained; the one who does scales them by T too.
+        const unaware = await auditAll(new MembershipAudit(calibratedTarget), attacks);
+        const aware = await auditAll(new MembershipAudit({ ...calibratedTarget, calibrateAttackerModels: (model) => calibrator.toOnnx(model) }), attacks);
+        output.calibrated = { temperature: calibrator.temperature, attackerUnaware: summary(unaware, o.compare ?? false), attackerAware: summary(aware, o.compare ?? false) };
+        const scaled = `after temperature scaling (T = ${calibrator.temperature.toFixed(3)}, fitted on the auxiliary data)`;
+        tables.push(table(unaware.results, unaware.skipped, `${scaled}, attacker unaware of T`), table(aware.results, aware.skipped, `${scaled}, attacker scaling its own models by T`));
       }
       if (o.twin) {
         const twin = await readModel(o.twin);
