@@ -79,8 +79,11 @@ export interface AttackResult extends MembershipEvaluation {
   /** One membership score per sample (larger = member): members first, then non-members, in input order. */
   scores: Float64Array;
   seconds: number;
-  /** Metric attacks: the thresholds chosen on shadow data and their balanced accuracy on the target (Song & Mittal). */
-  thresholds?: { global: { accuracy: number }; classDependent: { accuracy: number; evaluation: MembershipEvaluation } };
+  /** Metric attacks: the thresholds chosen on shadow data (on the score: member when score ≥ threshold) and their balanced accuracy on the target (Song & Mittal). */
+  thresholds?: {
+    global: { threshold: number; accuracy: number };
+    classDependent: { thresholds: (number | null)[]; accuracy: number; evaluation: MembershipEvaluation };
+  };
   /** Other readings of the same models (LiRA offline from the OUT reference models). */
   variants?: Record<string, MembershipEvaluation>;
   /** Why part of the attack was left out (e.g. no auxiliary data for thresholds). */
@@ -186,8 +189,9 @@ export class MembershipAudit {
     return {
       scores,
       thresholds: {
-        global: { accuracy: accuracy(thresholdedScores(scores, target.set.labels, fitted, 'global')) },
-        classDependent: { accuracy: accuracy(classScores), evaluation: await evaluateScores(classScores, members) },
+        global: { threshold: fitted.global, accuracy: accuracy(thresholdedScores(scores, target.set.labels, fitted, 'global')) },
+        // null where the shadow data had no member or no non-member of the class (the global threshold applies).
+        classDependent: { thresholds: Array.from(fitted.perClass, (t) => (Number.isNaN(t) ? null : t)), accuracy: accuracy(classScores), evaluation: await evaluateScores(classScores, members) },
       },
     };
   }

@@ -11,8 +11,9 @@ import { parseArgs } from 'node:util';
 
 import { adversarialPerturbation, type AdversarialTrainingOptions } from '@onnx-audit/attacks';
 import { randomUniform } from '@onnx-audit/native';
-import { buildClassifier, type ClassifierSpec, runtimeInfo, train, type TrainOptions } from '@onnx-audit/onnx';
+import { buildClassifier, runtimeInfo, train, type TrainOptions } from '@onnx-audit/onnx';
 
+import { MNIST_CNN } from './models.js';
 import { median } from './timing.js';
 import { writeJsonAtomic } from './write.js';
 
@@ -35,17 +36,6 @@ const epochs = quick ? 2 : 4;
 const threads = values.threads ? Number(values.threads) : undefined;
 const EPS = 0.3;
 
-// The small MNIST CNN the attack tests train (models.ts).
-const CNN: ClassifierSpec = {
-  input: [1, 28, 28],
-  layers: [
-    { kind: 'conv', channels: 8, kernel: 5 }, { kind: 'relu' }, { kind: 'maxPool', kernel: 2 },
-    { kind: 'conv', channels: 16, kernel: 5 }, { kind: 'relu' }, { kind: 'maxPool', kernel: 2 },
-    { kind: 'flatten' }, { kind: 'linear', units: 10 },
-  ],
-  seed: 1,
-};
-
 interface Case {
   name: string;
   attack?: Omit<AdversarialTrainingOptions, 'eps'>;
@@ -57,7 +47,7 @@ const cases: Case[] = [
   ...values.steps.split(',').map(Number).map((k): Case => ({ name: `pgd-${k}`, attack: { kind: 'pgd', steps: k } })),
 ];
 
-const model = await buildClassifier(CNN);
+const model = await buildClassifier(MNIST_CNN);
 const data = { x: await randomUniform(samples * 784, { seed: SEED }), sampleDims: [1, 28, 28], labels: Int32Array.from({ length: samples }, (_, i) => i % 10) };
 const base: TrainOptions = { epochs, batchSize: 64, optimizer: 'adam', lr: 1e-3, seed: 1, ...(threads ? { threads } : {}) };
 
@@ -83,7 +73,7 @@ await writeJsonAtomic(values.out, {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? null, node: process.version },
   runtime: runtimeInfo(),
-  config: { model: CNN, samples, epochs, epochsTimed: epochs - 1, batchSize: base.batchSize, optimizer: base.optimizer, eps: EPS, threads: threads ?? null, seed: SEED, quick },
+  config: { model: MNIST_CNN, samples, epochs, epochsTimed: epochs - 1, batchSize: base.batchSize, optimizer: base.optimizer, eps: EPS, threads: threads ?? null, seed: SEED, quick },
   results,
 });
 console.log(`wrote ${values.out}`);

@@ -12,8 +12,9 @@ import { parseArgs } from 'node:util';
 
 import { loadBuiltin, stratifiedSplit, subset } from '@onnx-audit/data';
 import { type LabelledSet, MembershipAudit } from '@onnx-audit/mia';
-import { buildClassifier, type ClassifierSpec, runtimeInfo, train } from '@onnx-audit/onnx';
+import { buildClassifier, runtimeInfo, train } from '@onnx-audit/onnx';
 
+import { MNIST_CNN } from './models.js';
 import { writeJsonAtomic } from './write.js';
 
 const { values } = parseArgs({
@@ -26,17 +27,6 @@ const { values } = parseArgs({
     out: { type: 'string', default: join(dirname(fileURLToPath(import.meta.url)), '..', 'results', 'mia.json') },
   },
 });
-
-// The CNN of packages/mia's end-to-end test.
-const MNIST_CNN: ClassifierSpec = {
-  input: [1, 28, 28],
-  layers: [
-    { kind: 'conv', channels: 8, kernel: 5 }, { kind: 'relu' }, { kind: 'maxPool', kernel: 2 },
-    { kind: 'conv', channels: 16, kernel: 5 }, { kind: 'relu' }, { kind: 'maxPool', kernel: 2 },
-    { kind: 'flatten' }, { kind: 'linear', units: 10 },
-  ],
-  seed: 1,
-};
 
 const quick = values.quick;
 const perClass = quick ? 120 : 600;
