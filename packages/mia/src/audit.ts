@@ -34,6 +34,9 @@ import { architectureHash, modelHash, stageKey, WorkFolder } from './work-folder
 export const ATTACKS = ['seqmia', 'trajectory', 'lira', 'shokri', ...METRIC_SIGNALS] as const;
 export type AttackName = (typeof ATTACKS)[number];
 
+/** The official code's batch size when it queries the snapshots (in training mode, under --parity). */
+const PARITY_QUERY_BATCH = 100;
+
 /** Attacks that need a shadow model, trained on the auxiliary data (the metric attacks use one to choose thresholds when they can). */
 const SHADOW_ATTACKS: ReadonlySet<AttackName> = new Set(['seqmia', 'trajectory', 'shokri']);
 
@@ -61,8 +64,10 @@ export interface AuditOptions extends MembershipData {
   /** LiRA's variance, centre and offline test (its online and offline readings are both reported). */
   lira?: Omit<LiraOptions, 'online'>;
   /**
-   * Reproduce the official SeqMIA code's choices for comparison: float32 metrics with its 1e−30
-   * clamp, the raw member logit as the score, and (in `tprAtFprInterpolated`) its interpolated TPR.
+   * Reproduce the official SeqMIA code's choices for comparison: distilled snapshots queried in
+   * training mode (dropout on, BatchNormalization on batches of 100 holding only members or only
+   * non-members), float32 metrics with its 1e−30 clamp, the raw member logit as the score, and
+   * (in `tprAtFprInterpolated`) its interpolated TPR.
    */
   parity?: boolean;
   /**
@@ -273,9 +278,16 @@ export class MembershipAudit {
     const set = side === 'target' ? this.auditSet() : (await this.shadowLogits()).set;
     return this.once(`${side} sequences`, async () => {
       const steps = snapshots.length + 1;
-      const key = stageKey({ models: [...snapshots, original].map(modelHash), data: setHash(set), precision: this.precision });
+      const parts = side === 'target' ? [sampleCount(this.options.members), sampleCount(this.options.nonMembers)] : [sampleCount((await this.split()).shadowIn), sampleCount((await this.split()).shadowOut)];
+      const trainingMode = this.options.parity ? { batchSize: PARITY_QUERY_BATCH, seed: this.seed, parts } : undefined;
+      const key = stageKey({ models: [...snapshots, original].map(modelHash), data: setHash(set), precision: this.precision, trainingMode });
       return this.work.array(`sequences-${side}`, key, [sampleCount(set), steps, SEQUENCE_FEATURES.length], () =>
-        metricSequences([...snapshots, original], set, this.precision, this.options.session, (done) => this.options.onProgress?.({ stage: `${side} sequences`, epoch: done, epochs: steps })),
+        metricSequences([...snapshots, original], set, {
+          precision: this.precision,
+          ...(this.options.session ? { session: this.options.session } : {}),
+          ...(trainingMode ? { trainingMode } : {}),
+          onModel: (done) => this.options.onProgress?.({ stage: `${side} sequences`, epoch: done, epochs: steps }),
+        }),
       );
     });
   }

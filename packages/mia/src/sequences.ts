@@ -2,7 +2,7 @@
 // list (the distilled snapshots, then the original model last), the five metrics [loss, max, sd,
 // entropy, m-entropy] of its logits, as a [samples, steps, 5] tensor with no normalisation.
 import { membershipMetrics } from '@onnx-audit/native';
-import { predictLogits, type SessionOptions } from '@onnx-audit/onnx';
+import { predictLogits, type SessionOptions, trainingModeLogits } from '@onnx-audit/onnx';
 import type { ModelProto } from 'onnx-buf';
 
 import type { LabelledSet } from './membership-data.js';
@@ -57,21 +57,58 @@ function float32Metrics(z: Float32Array, y: number): number[] {
 }
 
 /**
+ * The official code's way of querying the distilled snapshots: left in training mode (dropout
+ * on, BatchNormalization on the batch's statistics), in batches of `batchSize` that never mix the
+ * consecutive `parts` of the set (its members, then its non-members).
+ */
+export interface TrainingModeQuery {
+  batchSize: number;
+  seed: number;
+  parts: number[];
+}
+
+export interface SequenceOptions {
+  precision: MetricPrecision;
+  session?: SessionOptions;
+  /** Query every model but the last (the original, always in inference mode) in training mode. */
+  trainingMode?: TrainingModeQuery;
+  onModel?: (done: number) => void;
+}
+
+/**
  * Sequences [n, models.length, 5]: row t of sample i holds the metrics of models[t] on it. Each
  * model runs once over the whole set.
  */
-export async function metricSequences(models: readonly ModelProto[], set: LabelledSet, precision: MetricPrecision, session: SessionOptions = {}, onModel?: (done: number) => void): Promise<Float32Array> {
+export async function metricSequences(models: readonly ModelProto[], set: LabelledSet, options: SequenceOptions): Promise<Float32Array> {
   const n = set.labels.length;
   const steps = models.length;
   const width = SEQUENCE_FEATURES.length;
   const out = new Float32Array(n * steps * width);
   for (let t = 0; t < steps; t++) {
-    const { logits, classes } = await predictLogits(models[t], set.x, set.sampleDims, { ...session, batchSize: 512 });
-    const features = await sequenceFeatures(logits, set.labels, classes, precision);
+    const query = t < steps - 1 ? options.trainingMode : undefined;
+    const { logits, classes } = query ? await trainingModeParts(models[t], set, query, options.session) : await predictLogits(models[t], set.x, set.sampleDims, { ...options.session, batchSize: 512 });
+    const features = await sequenceFeatures(logits, set.labels, classes, options.precision);
     for (let i = 0; i < n; i++) out.set(features.subarray(i * width, (i + 1) * width), (i * steps + t) * width);
-    onModel?.(t + 1);
+    options.onModel?.(t + 1);
   }
   return out;
+}
+
+async function trainingModeParts(model: ModelProto, set: LabelledSet, query: TrainingModeQuery, session: SessionOptions = {}): Promise<{ logits: Float32Array; classes: number }> {
+  const size = set.sampleDims.reduce((a, b) => a * b, 1);
+  const pieces: Float32Array[] = [];
+  let classes = 0;
+  let start = 0;
+  for (const [p, count] of query.parts.entries()) {
+    // Each part draws its dropout masks from its own stream.
+    const part = await trainingModeLogits(model, set.x.subarray(start * size, (start + count) * size), set.sampleDims, { ...session, batchSize: query.batchSize, seed: query.seed * 31 + p });
+    pieces.push(part.logits);
+    classes = part.classes;
+    start += count;
+  }
+  const logits = new Float32Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
+  pieces.reduce((at, piece) => (logits.set(piece, at), at + piece.length), 0);
+  return { logits, classes };
 }
 
 /** One feature of every step, [n, steps]: TrajectoryMIA's loss trajectory is feature 0. */

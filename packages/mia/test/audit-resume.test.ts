@@ -63,4 +63,10 @@ describe('membership audit stages', () => {
     expect(epochs).toEqual([3, 4]);
     expect(Array.from(resumed.out.get('seqmia')!)).toEqual(Array.from(reference.get('seqmia')!));
   }, 120_000);
+
+  it('runs the official code\'s choices under parity, which change the sequences and the score', async () => {
+    const parity = (await scores({ work: await folder('parity'), parity: true }, ['seqmia'])).out.get('seqmia')!;
+    expect(parity.every(Number.isFinite)).toBe(true);
+    expect(Array.from(parity)).not.toEqual(Array.from(reference.get('seqmia')!));
+  }, 60_000);
 });

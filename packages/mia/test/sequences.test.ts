@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
 
-import { tensorFromArray, tensorValueInfo } from '@onnx-audit/onnx';
+import { buildClassifier, tensorFromArray, tensorValueInfo } from '@onnx-audit/onnx';
 import { type ModelProto, ModelProtoSchema } from 'onnx-buf';
 
 import { featureColumn, metricSequences, sequenceFeatures } from '../src/sequences.js';
@@ -48,7 +48,7 @@ describe('metricSequences', () => {
   it('lays out [samples, models, 5] with the models in the order given (the original model last)', async () => {
     const set = { x: Float32Array.from([1, 0, 0, 2]), sampleDims: [2], labels: Int32Array.from([0, 1]) };
     const models = [scaled(1), scaled(2), scaled(5)];
-    const sequences = await metricSequences(models, set, 'float64');
+    const sequences = await metricSequences(models, set, { precision: 'float64' });
     expect(sequences.length).toBe(2 * 3 * 5);
     models.forEach((_, t) => {
       const scale = [1, 2, 5][t];
@@ -58,5 +58,27 @@ describe('metricSequences', () => {
     });
     const losses = featureColumn(sequences, 3, 0);
     expect(Array.from(losses)).toEqual([0, 1, 2, 3, 4, 5].map((e) => sequences[e * 5]));
+  });
+});
+
+describe('metricSequences under --parity', () => {
+  it('queries the snapshots in training mode, batch by membership part, and the original model in inference mode', async () => {
+    const bn = await buildClassifier({ input: [3], layers: [{ kind: 'linear', units: 4 }, { kind: 'batchNorm' }, { kind: 'relu' }, { kind: 'linear', units: 2 }], seed: 3 });
+    const x = Float32Array.from({ length: 6 * 3 }, (_, i) => Math.sin(i + 1));
+    const set = { x, sampleDims: [3], labels: Int32Array.from([0, 1, 0, 1, 1, 0]) };
+    const trainingMode = { batchSize: 100, seed: 1, parts: [3, 3] };
+    const parity = await metricSequences([bn, bn], set, { precision: 'float64', trainingMode });
+    const inference = await metricSequences([bn, bn], set, { precision: 'float64' });
+    const step = (s: Float32Array, i: number, t: number) => Array.from(s.subarray((i * 2 + t) * 5, (i * 2 + t + 1) * 5));
+    for (let i = 0; i < 6; i++) {
+      expect(step(parity, i, 1)).toEqual(step(inference, i, 1));
+      expect(step(parity, i, 0)).not.toEqual(step(inference, i, 0));
+    }
+    // Batch statistics come from each part alone: changing a non-member leaves the members' steps as they were.
+    const changed = x.slice();
+    changed[5 * 3] += 3;
+    const after = await metricSequences([bn, bn], { ...set, x: changed }, { precision: 'float64', trainingMode });
+    for (let i = 0; i < 3; i++) expect(step(after, i, 0)).toEqual(step(parity, i, 0));
+    expect(step(after, 3, 0)).not.toEqual(step(parity, 3, 0));
   });
 });

@@ -73,7 +73,7 @@ export function miaCommand(): Command {
     .option('--json', 'print one JSON object instead of a table')
     .option('--resume', 'reuse the stages a previous run left in --work and continue its interrupted training')
     .option('--work <dir>', 'folder for stage files (models, snapshots, sequences, checkpoints)', '.onnx-audit-work')
-    .option('--parity', 'the official SeqMIA code\'s choices: float32 metrics, raw member logit, interpolated TPR')
+    .option('--parity', 'the official SeqMIA code\'s choices: snapshots queried in training mode, float32 metrics, raw member logit, interpolated TPR')
     .addOption(new Option('--calibrate <method>', 'also measure the leakage of the target after temperature scaling fitted on --aux').choices(['temperature']))
     .option('--twin <file>', 'also audit this model trained on the same members (e.g. the adversarially trained twin)')
     .option('--quiet', 'no progress on stderr')
@@ -140,6 +140,7 @@ Examples:
         referenceModels: options.referenceModels,
         parity: options.parity,
         metricPrecision: options.parity ? 'float32 (official code)' : 'float64',
+        snapshotQueries: options.parity ? 'training mode, batches of 100 holding only members or only non-members (official code)' : 'inference mode',
         score: options.parity ? 'member logit z1 (official code)' : 'z1 − z0 (SeqMIA, TrajectoryMIA); larger = member for every attack',
         tprAtFpr: 'max TPR over ROC points with FPR ≤ α, no interpolation (tprAtFprInterpolated: linear interpolation, as SeqMIA\'s code)',
         work: o.work,

@@ -61,10 +61,15 @@ export class StepFeeds {
    */
   async drawMasks(key: bigint, offset: bigint): Promise<void> {
     for (const { values, ratio } of this.masks) {
-      await randomUniform(values.length, { seed: key, offset, out: values });
-      const keep = 1 / (1 - ratio);
-      for (let i = 0; i < values.length; i++) values[i] = values[i] < ratio ? 0 : keep;
+      await drawMask(values, ratio, key, offset);
       offset += BigInt(values.length);
     }
   }
+}
+
+/** Fills `values` from the stream `key` at `offset`: 0 with probability `ratio`, else 1 / (1 − ratio). */
+export async function drawMask(values: Float32Array, ratio: number, key: bigint, offset: bigint): Promise<void> {
+  await randomUniform(values.length, { seed: key, offset, out: values });
+  const keep = 1 / (1 - ratio);
+  for (let i = 0; i < values.length; i++) values[i] = values[i] < ratio ? 0 : keep;
 }

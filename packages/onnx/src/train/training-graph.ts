@@ -83,6 +83,26 @@ export async function buildTrainingGraph(source: ModelProto, layout: ParameterLa
 }
 
 /**
+ * The classifier's forward pass in training mode and nothing else: BatchNormalization on the
+ * batch's statistics, each Dropout a multiplication by a fed mask; the weights stay initializers.
+ * It computes what a PyTorch model left in train() mode answers (SeqMIA's official code queries
+ * its distilled snapshots so).
+ */
+export async function trainingModeModel(source: ModelProto, input: string, batchDims: number[]): Promise<{ model: ModelProto; masks: DropoutMask[] }> {
+  const model = clone(ModelProtoSchema, source);
+  const shapes = await probeShapes(source, { [input]: new ort.Tensor('float32', new Float32Array(batchDims.reduce((a, b) => a * b, 1)), batchDims) });
+  trainBatchNorms(model, []);
+  // Left unread, the running-statistics outputs are pruned and ONNX Runtime then normalises with
+  // the running statistics, as in inference: keep them as (unused) graph outputs.
+  for (const node of model.graph!.node) {
+    if (node.opType === 'BatchNormalization' && isDefaultDomain(node.domain)) model.graph!.output.push(...[node.output[1], node.output[2]].map((name) => tensorValueInfo(name, [`${name}_channels`])));
+  }
+  const masks = maskDropouts(model, (name) => shapes.get(name)?.dims);
+  for (const mask of masks) model.graph!.input.push(tensorValueInfo(mask.name, mask.dims));
+  return { model, masks };
+}
+
+/**
  * Switches every BatchNormalization to training mode (batch statistics) and names its running
  * statistics outputs; returns, for each statistic slot, the output that holds its update
  * (ONNX: running = input · momentum + batch statistic · (1 − momentum)).
