@@ -278,7 +278,9 @@ export class MembershipAudit {
     const set = side === 'target' ? this.auditSet() : (await this.shadowLogits()).set;
     return this.once(`${side} sequences`, async () => {
       const steps = snapshots.length + 1;
-      const parts = side === 'target' ? [sampleCount(this.options.members), sampleCount(this.options.nonMembers)] : [sampleCount((await this.split()).shadowIn), sampleCount((await this.split()).shadowOut)];
+      // Under parity the snapshots see batches that hold only members or only non-members.
+      const halves = side === 'target' ? [this.options.members, this.options.nonMembers] : await this.split().then((s) => [s.shadowIn, s.shadowOut]);
+      const parts = halves.map(sampleCount);
       const trainingMode = this.options.parity ? { batchSize: PARITY_QUERY_BATCH, seed: this.seed, parts } : undefined;
       const key = stageKey({ models: [...snapshots, original].map(modelHash), data: setHash(set), precision: this.precision, trainingMode });
       return this.work.array(`sequences-${side}`, key, [sampleCount(set), steps, SEQUENCE_FEATURES.length], () =>
