@@ -5,39 +5,25 @@ import { Command, Option } from 'commander';
 
 import { fitTemperature } from '@onnx-audit/calibration';
 import { writeNpy } from '@onnx-audit/data';
-import { type AttackName, type AttackResult, ATTACKS, type AuditOptions, concatSets, type LabelledSet, MembershipAudit, MembershipError, type StageProgress, WorkFolder } from '@onnx-audit/mia';
-import { inspectModel, predictLogits, readModel, type Schedule } from '@onnx-audit/onnx';
+import { type AttackName, type AttackResult, ATTACKS, type AuditOptions, MembershipAudit } from '@onnx-audit/mia';
+import { inspectModel, predictLogits, readModel } from '@onnx-audit/onnx';
 
-import { addDataOptions, dataOptions, readLabelledData } from '../dataset.js';
+import { addDataOptions, dataOptions } from '../dataset.js';
 import { UserError } from '../errors.js';
+import { addMembershipOptions, type AuditOutcome, auditAll, type MembershipFlags, membershipSettings, readMembershipData, stageProgress } from '../membership-options.js';
 import { parseInteger } from '../numbers.js';
-import { type Progress, progressLine } from '../progress.js';
 import { addRuntimeOptions, type RuntimeFlags, runtimeOptions } from '../runtime-options.js';
 
-interface MiaFlags extends RuntimeFlags {
+interface MiaFlags extends RuntimeFlags, MembershipFlags {
   target: string;
   members: string;
   nonmembers: string;
   aux?: string;
   attack: AttackName;
   compare?: boolean;
-  snapshots: string;
-  shadowEpochs: string;
-  batchSize: string;
-  optimizer: 'sgd' | 'adam' | 'adamw';
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  schedule: 'constant' | 'step' | 'cosine';
-  stepEvery: string;
-  gamma: number;
-  attackEpochs?: string;
-  referenceModels: string;
   seed: string;
   scoresOut?: string;
   json?: boolean;
-  resume?: boolean;
-  work: string;
   parity?: boolean;
   calibrate?: 'temperature';
   twin?: string;
@@ -45,10 +31,9 @@ interface MiaFlags extends RuntimeFlags {
   resize?: string;
 }
 
-const number = (v: string) => Number(v);
 
 export function miaCommand(): Command {
-  return addRuntimeOptions(addDataOptions(new Command('mia')
+  return addRuntimeOptions(addDataOptions(addMembershipOptions(new Command('mia')
     .description('membership inference: how well an attacker tells the target\'s training samples (members) from others')
     .requiredOption('--target <file>', 'the .onnx model under audit')
     .requiredOption('--members <source>', 'samples the target was trained on (.npz x, y; .csv; image folder)')
@@ -56,23 +41,9 @@ export function miaCommand(): Command {
     .option('--aux <sources>', 'more non-member samples for the attacker (shadow members/non-members, distillation set); several sources separated by commas are joined, e.g. the shadowIn, shadowOut and distillation parts of `split --membership`')
     .addOption(new Option('--attack <name>', 'the attack').choices([...ATTACKS]).default('seqmia'))
     .option('--compare', 'run every attack on the same split and tabulate them')
-    .option('--snapshots <n>', 'SeqMIA/TrajectoryMIA: distilled snapshots (epochs of distillation)', '50')
-    .option('--shadow-epochs <n>', 'epochs of shadow and reference model training (train them like the target)', '100')
-    .option('--batch-size <n>', 'shadow/reference/distillation batch size', '100')
-    .addOption(new Option('--optimizer <name>', 'shadow/reference/distillation optimizer').choices(['sgd', 'adam', 'adamw']).default('sgd'))
-    .option('--lr <rate>', 'their learning rate', number, 0.1)
-    .option('--momentum <m>', 'their SGD momentum', number, 0.9)
-    .option('--weight-decay <w>', 'their L2 penalty', number, 5e-4)
-    .addOption(new Option('--schedule <kind>', 'their learning-rate schedule').choices(['constant', 'step', 'cosine']).default('step'))
-    .option('--step-every <epochs>', 'step schedule: epochs between decays', '5')
-    .option('--gamma <g>', 'step schedule: decay factor', number, 0.9)
-    .option('--attack-epochs <n>', 'epochs of the attack model (SeqMIA default 150, TrajectoryMIA 100)')
-    .option('--reference-models <k>', 'LiRA: reference models', '16')
     .option('--seed <n>', 'seeds the split, every model and the attack models', '0')
     .option('--scores-out <file.npy>', 'write the membership scores (members first, then non-members; one row per attack with --compare)')
     .option('--json', 'print one JSON object instead of a table')
-    .option('--resume', 'reuse the stages a previous run left in --work and continue its interrupted training')
-    .option('--work <dir>', 'folder for stage files (models, snapshots, sequences, checkpoints)', '.onnx-audit-work')
     .option('--parity', 'the official SeqMIA code\'s choices: snapshots queried in training mode, float32 metrics, raw member logit, interpolated TPR')
     .addOption(new Option('--calibrate <method>', 'also measure the leakage of the target after temperature scaling fitted on --aux').choices(['temperature']))
     .option('--twin <file>', 'also audit this model trained on the same members (e.g. the adversarially trained twin)')
@@ -80,29 +51,24 @@ export function miaCommand(): Command {
     .addHelpText('after', `
 Examples:
   onnx-audit mia --target model.onnx --members in.npz --nonmembers out.npz --aux aux.npz --attack lira --json
-  onnx-audit mia --target model.onnx --members in.npz --nonmembers out.npz --aux aux.npz --compare --calibrate temperature`)))
+  onnx-audit mia --target model.onnx --members in.npz --nonmembers out.npz --aux aux.npz --compare --calibrate temperature`))))
     .action(async (o: MiaFlags) => {
       const seed = parseInteger('--seed', o.seed, 0);
       const target = await readModel(o.target);
       const report = inspectModel(target);
-      const read = (source: string) => readLabelledData(source, report, dataOptions(o)).then((d): LabelledSet => ({ x: d.x, sampleDims: d.sampleDims, labels: Int32Array.from(d.labels) }));
-      const aux = o.aux ? (await Promise.all(o.aux.split(',').map(read))).reduce(concatSets) : undefined;
-      const data = { members: await read(o.members), nonMembers: await read(o.nonmembers), ...(aux ? { aux } : {}) };
+      const data = await readMembershipData(o, report, dataOptions(o));
       if (o.calibrate && !data.aux) throw new UserError('--calibrate fits the temperature on the auxiliary data: pass --aux');
       const session = runtimeOptions(o);
-      const work = new WorkFolder(o.work, o.resume ?? false);
+      const settings = membershipSettings(o);
+      const { work } = settings;
       const options: AuditOptions = {
         ...data,
+        ...settings,
         target,
         seed,
-        work,
-        training: recipe(o),
-        snapshots: parseInteger('--snapshots', o.snapshots, 1),
-        referenceModels: parseInteger('--reference-models', o.referenceModels, 2),
-        ...(o.attackEpochs ? attackEpochs(parseInteger('--attack-epochs', o.attackEpochs, 1)) : {}),
         parity: o.parity ?? false,
         session,
-        onProgress: progressReporter(Boolean(process.stderr.isTTY && !o.quiet && !o.json)),
+        onProgress: stageProgress(Boolean(process.stderr.isTTY && !o.quiet && !o.json)),
       };
       const attacks = o.compare ? [...ATTACKS] : [o.attack];
       const main = await auditAll(new MembershipAudit(options), attacks);
@@ -151,26 +117,6 @@ Examples:
     });
 }
 
-interface AuditOutcome {
-  results: AttackResult[];
-  skipped: { attack: AttackName; reason: string }[];
-  stages: Record<string, number>;
-}
-
-/** Runs the attacks; with several, one that cannot run here is skipped with its reason instead of failing the rest. */
-async function auditAll(audit: MembershipAudit, attacks: AttackName[]): Promise<AuditOutcome> {
-  await audit.check();
-  const results: AttackResult[] = [];
-  const skipped: AuditOutcome['skipped'] = [];
-  for (const attack of attacks) {
-    const why = audit.unavailable(attack);
-    if (why && attacks.length > 1) skipped.push({ attack, reason: why });
-    else if (why) throw new MembershipError(why);
-    else results.push(await audit.run(attack));
-  }
-  return { results, skipped, stages: audit.stageSeconds };
-}
-
 function summary(outcome: AuditOutcome, compare: boolean): Record<string, unknown> {
   const strip = ({ scores: _scores, ...rest }: AttackResult) => rest;
   const base = { stageSeconds: outcome.stages };
@@ -196,36 +142,3 @@ function table(results: AttackResult[], skipped: AuditOutcome['skipped'], title:
   for (const s of skipped) lines.push(`skipped ${s.attack}: ${s.reason}`);
   return lines.join('\n');
 }
-
-function recipe(o: MiaFlags): AuditOptions['training'] {
-  const schedule: Schedule = o.schedule === 'step' ? { kind: 'step', every: parseInteger('--step-every', o.stepEvery, 1), gamma: o.gamma } : { kind: o.schedule };
-  for (const [flag, value] of [['--lr', o.lr], ['--momentum', o.momentum], ['--weight-decay', o.weightDecay], ['--gamma', o.gamma]] as const) {
-    if (!Number.isFinite(value) || value < 0 || (flag === '--lr' && value === 0)) throw new UserError(`${flag} must be a ${flag === '--lr' ? 'positive' : 'non-negative'} number, got ${value}`);
-  }
-  return {
-    epochs: parseInteger('--shadow-epochs', o.shadowEpochs, 1),
-    batchSize: parseInteger('--batch-size', o.batchSize, 1),
-    optimizer: o.optimizer,
-    lr: o.lr,
-    momentum: o.momentum,
-    weightDecay: o.weightDecay,
-    schedule,
-  };
-}
-
-function attackEpochs(epochs: number): Pick<AuditOptions, 'seqmiaTraining' | 'trajectoryTraining'> {
-  return { seqmiaTraining: { epochs }, trajectoryTraining: { epochs } };
-}
-
-function progressReporter(enabled: boolean): ((progress: StageProgress) => void) | undefined {
-  if (!enabled) return undefined;
-  let current: { stage: string; line: Progress } | undefined;
-  return ({ stage, epoch, epochs }) => {
-    if (current?.stage !== stage) {
-      current?.line.finish();
-      current = { stage, line: progressLine(stage, true)! };
-    }
-    current.line.update(epoch, epochs);
-  };
-}
-

@@ -98,7 +98,7 @@ function toJson(r: RobustnessResult, o: RobustnessFlags, perSample = true) {
     seed: r.seed,
     samples: r.samples,
     cleanAccuracy: r.cleanAccuracy,
-    curve: r.curve,
+    curve: r.curve.map(({ robust: _robust, adversarial: _adversarial, ...point }) => point),
     worstCase: r.curve.map((p) => ({ eps: p.eps, robustAccuracy: p.robustAccuracy })),
     minimalNorms: minimal,
     wholeBox: r.wholeBox,

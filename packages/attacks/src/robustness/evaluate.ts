@@ -39,6 +39,10 @@ export interface RobustnessPoint {
   minimalNormAccuracy: number | null;
   /** Per-sample worst case: robust to the suite and to the minimum-norm attack. */
   robustAccuracy: number;
+  /** Per sample, 1 where it is robust in that worst case. */
+  robust: Uint8Array;
+  /** The suite's adversarial input for each sample (the clean input where it found none). */
+  adversarial: Float32Array;
   seconds: number;
 }
 
@@ -93,9 +97,13 @@ export async function evaluateRobustness(classifier: DifferentiableClassifier, t
     const suite = await runSuite(classifier, task, { ...stage(index + (minimalNorms ? 1 : 0)), norm, eps, suite: options.suite, log });
     for (const w of suite.warnings) suiteWarnings.set(w, [...(suiteWarnings.get(w) ?? []), formatEps(eps)]);
     let worst = 0, missed = 0;
+    const robust = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       const minimalBroken = minimalNorms ? minimalNorms.norms[i] <= eps : false;
-      if (suite.robust[i] && !minimalBroken) worst++;
+      if (suite.robust[i] && !minimalBroken) {
+        worst++;
+        robust[i] = 1;
+      }
       if (suite.robust[i] && minimalBroken) missed++;
     }
     if (missed > 0) warnings.push(`ε = ${formatEps(eps)}: ${minimal} broke ${missed} points within ε that the suite called robust: its attacks did not converge on them (the worst case counts them as broken)`);
@@ -105,6 +113,8 @@ export async function evaluateRobustness(classifier: DifferentiableClassifier, t
       perAttack: suite.perAttack,
       minimalNormAccuracy: minimalNorms ? minimalNorms.norms.filter((v) => v > eps).length / n : null,
       robustAccuracy: worst / n,
+      robust,
+      adversarial: suite.adversarial,
       seconds: suite.seconds,
     });
   }
