@@ -15,6 +15,8 @@ export interface LabelledData {
   x: Float32Array;
   sampleDims: number[];
   labels: number[];
+  /** The dataset's names for its classes (builtin datasets and image folders name them). */
+  classNames?: string[];
 }
 
 export interface DataOptions {
@@ -121,7 +123,7 @@ function checkAgainstModel(file: string, dataset: Dataset, model: InspectionRepo
   checkShape(file, dataset.shape, model);
   checkFinite(file, dataset.x, 0);
   checkLabels(file, dataset.y, model.classes);
-  return { x: dataset.x, sampleDims: dataset.shape.slice(1), labels: Array.from(dataset.y) };
+  return { x: dataset.x, sampleDims: dataset.shape.slice(1), labels: Array.from(dataset.y), classNames: dataset.classNames };
 }
 
 function checkShape(file: string, shape: number[], model: InspectionReport): void {

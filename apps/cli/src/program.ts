@@ -4,14 +4,17 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 
 import { attackCommand } from './commands/attack.js';
+import { auditCommand } from './commands/audit.js';
 import { calibrateCommand } from './commands/calibrate.js';
 import { defendCommand } from './commands/defend.js';
+import { demoCommand } from './commands/demo.js';
 import { detectCommand } from './commands/detect.js';
 import { doctorCommand } from './commands/doctor.js';
 import { explainCommand } from './commands/explain.js';
 import { gradCommand } from './commands/grad.js';
 import { inspectCommand } from './commands/inspect.js';
 import { miaCommand } from './commands/mia.js';
+import { reportCommand } from './commands/report.js';
 import { robustnessCommand } from './commands/robustness.js';
 import { splitCommand } from './commands/split.js';
 import { trainCommand } from './commands/train.js';
@@ -27,7 +30,7 @@ export function buildProgram(): Command {
     .option('--verbose', 'print full errors with stack traces')
     .showHelpAfterError('(run onnx-audit --help for usage)')
     .exitOverride();
-  for (const command of [doctorCommand(), inspectCommand(), gradCommand(), trainCommand(), calibrateCommand(), splitCommand(), attackCommand(), robustnessCommand(), explainCommand(), defendCommand(), detectCommand(), miaCommand()]) {
+  for (const command of [doctorCommand(), inspectCommand(), gradCommand(), trainCommand(), calibrateCommand(), splitCommand(), attackCommand(), robustnessCommand(), explainCommand(), defendCommand(), detectCommand(), miaCommand(), auditCommand(), reportCommand(), demoCommand()]) {
     // addCommand does not pass on exitOverride and the help-after-error text; copy them.
     program.addCommand(command.copyInheritedSettings(program));
   }
