@@ -21,7 +21,7 @@ export function reportCommand(): Command {
         results = JSON.parse(await readFile(file, 'utf8')) as AuditResults;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw error;
-        throw new UserError(`${file}: not JSON (${(error as Error).message}); pass the results.json an audit wrote`);
+        throw new UserError(`${file}: not JSON; pass the results.json an audit wrote`);
       }
       if (results?.schema !== RESULTS_SCHEMA) throw new UserError(`${file}: not onnx-audit results (schema ${JSON.stringify(results?.schema ?? null)}, expected "${RESULTS_SCHEMA}"); pass the results.json an audit wrote`);
       await writeFileAtomic(o.out, new TextEncoder().encode(await renderReport(results)));
