@@ -47,3 +47,16 @@ describe('usage errors', () => {
     expect(cli('--version').stdout.trim()).toBe('0.1.0');
   });
 });
+
+describe('every command', () => {
+  it('documents examples and offers --json in its help', async () => {
+    const { buildProgram } = await import('../src/program.js');
+    const commands = buildProgram().commands;
+    expect(commands.length).toBe(15);
+    for (const command of commands) {
+      expect(command.options.some((option) => option.long === '--json'), command.name()).toBe(true);
+      // The examples are help text added after the options: only the printed help holds them.
+      expect(run(command.name(), '--help').stdout, command.name()).toMatch(/Examples?:\n {2}onnx-audit /);
+    }
+  }, 60_000);
+});

@@ -84,7 +84,7 @@ export function attackCommand(): Command {
     .option('--out <file>', 'write x_adv (float32, the shape of x) and success (bool per sample) to this .npz')
     .option('--json', 'print one JSON object instead of a summary')
     .option('--quiet', 'no progress on stderr')
-    .addHelpText('after', `\nAttacks:\n${catalogue.join('\n')}`))))
+    .addHelpText('after', `\nAttacks:\n${catalogue.join('\n')}\n\nExamples:\n  onnx-audit attack --model cnn.onnx --data test.npz --attack pgd --eps 8/255 --json\n  onnx-audit attack --model cnn.onnx --data test.npz --attack square --eps 0.1 --queries 1000 --out adv.npz\n  onnx-audit attack --model target.onnx --data test.npz --attack pgd --eps 0.1 --surrogate proxy.onnx`))))
     .action(async (o: AttackFlags) => {
       const plan = planAttack(o);
       const session = runtimeOptions(o);

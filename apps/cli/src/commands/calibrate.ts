@@ -38,6 +38,7 @@ export function calibrateCommand(): Command {
     .option('--out <file>', 'write the calibrated model (temperature, vector and matrix scaling)')
     .option('--json', 'print one JSON object instead of a table')
     .option('--batch-size <n>', 'samples per run', (v) => Number.parseInt(v, 10), 256))))
+    .addHelpText('after', '\nExamples:\n  onnx-audit calibrate --model model.onnx --data val.npz --test test.npz --out calibrated.onnx\n  onnx-audit calibrate --model model.onnx --data val.npz --test test.npz --method vector --binning equal-mass --json')
     .action(async (o: CalibrateFlags) => {
       if (!Number.isInteger(o.bins) || o.bins < 1) throw new UserError(`--bins must be a positive integer, got ${o.bins}`);
       if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new UserError(`--batch-size must be a positive integer, got ${o.batchSize}`);

@@ -35,15 +35,16 @@ export function demoCommand(): Command {
     .option('--out <dir>', 'folder for the data, the model, results.json and report.html', 'demo-report')
     .option('--quick', 'the quick audit (fewer samples, the fast suite, the metric membership attacks only)')
     .option('--quiet', 'no progress on stderr')
+    .option('--json', 'print the audit\'s results as one JSON object')
     .addHelpText('after', '\nExample:\n  onnx-audit demo --out demo-report   # then open demo-report/report.html')
-    .action(async (o: { out: string; quick?: boolean; quiet?: boolean }) => {
+    .action(async (o: { out: string; quick?: boolean; quiet?: boolean; json?: boolean }) => {
       const images = await loadBuiltin('fashion-mnist', { perClass: 700 });
       const parts = stratifiedSplit(images.y, PARTS, SEED);
       const file = (name: string) => join(o.out, 'data', `${name}.npz`);
       await mkdir(join(o.out, 'data'), { recursive: true });
       for (const [name, rows] of Object.entries(parts)) await writeSet(file(name), subset(images, rows));
       const members = subset(images, parts.members);
-      const log = (line: string) => !o.quiet && console.error(line);
+      const log = (line: string) => !o.quiet && !o.json && console.error(line);
       log(`demo: training a small CNN on ${members.y.length} Fashion-MNIST images (${images.source}), ${RECIPE.epochs} epochs`);
       const { model, history } = await train(await buildClassifier(CNN), { x: members.x, sampleDims: [1, 28, 28], labels: members.y }, { ...RECIPE, seed: SEED, reinit: true, spinning: false });
       const modelFile = join(o.out, 'model.onnx');
@@ -55,7 +56,7 @@ export function demoCommand(): Command {
         '--eps', '0.02,0.05,0.1', '--seed', String(SEED), '--out', o.out, '--work', join(o.out, 'work'),
         '--shadow-epochs', String(RECIPE.epochs), '--batch-size', String(RECIPE.batchSize), '--optimizer', RECIPE.optimizer, '--lr', String(RECIPE.lr),
         '--momentum', '0', '--weight-decay', '0', '--schedule', 'constant', '--snapshots', '10', '--reference-models', '8',
-        ...(o.quick ? ['--quick'] : []), ...(o.quiet ? ['--quiet'] : []),
+        ...(o.quick ? ['--quick'] : []), ...(o.quiet ? ['--quiet'] : []), ...(o.json ? ['--json'] : []),
       ], { from: 'user' });
     });
 }

@@ -62,6 +62,7 @@ export function doctorCommand(): Command {
   return new Command('doctor')
     .description('show versions, native kernel capabilities (threads, CUDA) and ONNX Runtime providers')
     .option('--json', 'print the report as JSON')
+    .addHelpText('after', '\nExamples:\n  onnx-audit doctor\n  onnx-audit doctor --json')
     .action((options: { json?: boolean }) => {
       const report = doctor();
       console.log(options.json ? JSON.stringify(report, null, 2) : describe(report));

@@ -72,6 +72,7 @@ export function explainCommand(): Command {
     .option('--out <file>', 'write the attributions (float32, the shape of x) to this .npy')
     .option('--json', 'print one JSON object instead of a summary')
     .option('--quiet', 'no progress on stderr'))))
+    .addHelpText('after', '\nExamples:\n  onnx-audit explain --model cnn.onnx --data digits.npz --method integrated-gradients --steps 64 --out attributions.npy\n  onnx-audit explain --model cnn.onnx --data digits.npz --method smoothgrad --samples 50 --json')
     .action(async (o: ExplainFlags) => {
       const plan = planExplain(o);
       const session = runtimeOptions(o);

@@ -17,7 +17,9 @@ export function gradCommand(): Command {
     .requiredOption('--data <source>', '.npz (x float32 batch first, y integer labels), .csv, an image folder, or builtin:NAME')
     .requiredOption('--out <file>', 'the .npy to write')
     .option('--batch-size <n>', 'samples per run', (v) => Number.parseInt(v, 10), 64))))
-    .action(async (o: { model: string; data: string; out: string; batchSize: number; resize?: string } & InputSpaceFlags & RuntimeFlags) => {
+    .option('--json', 'print one JSON object instead of a line')
+    .addHelpText('after', '\nExamples:\n  onnx-audit grad --model model.onnx --data batch.npz --out gradients.npy\n  onnx-audit grad --model model.onnx --data batch.npz --out gradients.npy --device cuda --json')
+    .action(async (o: { model: string; data: string; out: string; batchSize: number; resize?: string; json?: boolean } & InputSpaceFlags & RuntimeFlags) => {
       if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new UserError(`--batch-size must be a positive integer, got ${o.batchSize}`);
       const model = modelInUserSpace(await readModel(o.model), o);
       const report = inspectModel(model);
@@ -36,6 +38,8 @@ export function gradCommand(): Command {
       if (tty) process.stderr.write('\n');
       if (result.strippedSoftmax) console.error(`onnx-audit: the model ends in Softmax (node '${result.strippedSoftmax}'); gradients are of the loss on the logits before it`);
       await writeNpy(o.out, { dtype: 'float32', shape: [labels.length, ...sampleDims], data: result.gradients });
-      console.log(`wrote ${o.out}: float32 [${[labels.length, ...sampleDims]}], mean loss ${(result.losses.reduce((a, b) => a + b, 0) / labels.length).toFixed(4)}`);
+      const meanLoss = result.losses.reduce((a, b) => a + b, 0) / labels.length;
+      if (o.json) console.log(JSON.stringify({ out: o.out, shape: [labels.length, ...sampleDims], meanLoss }));
+      else console.log(`wrote ${o.out}: float32 [${[labels.length, ...sampleDims]}], mean loss ${meanLoss.toFixed(4)}`);
     });
 }

@@ -10,6 +10,7 @@ export function inspectCommand(): Command {
     .description('show a model\'s inputs, outputs, opsets, ops, parameters, classes and gradient support')
     .argument('<model>', 'an .onnx file (external data is read from beside it)')
     .option('--json', 'print the report as JSON')
+    .addHelpText('after', '\nExamples:\n  onnx-audit inspect model.onnx\n  onnx-audit inspect model.onnx --json')
     .action(async (path: string, options: { json?: boolean }) => {
       const report = inspectModel(await readModel(path));
       console.log(options.json ? JSON.stringify(report, null, 2) : formatInspection(report));

@@ -14,8 +14,9 @@ export function reportCommand(): Command {
     .description('render the HTML report of a results.json written by `onnx-audit audit`')
     .argument('<results>', 'the results.json')
     .requiredOption('--out <file>', 'where to write the report (.html)')
+    .option('--json', 'print { "out": FILE } instead of a line')
     .addHelpText('after', '\nExample:\n  onnx-audit report audit/results.json --out audit/report.html')
-    .action(async (file: string, o: { out: string }) => {
+    .action(async (file: string, o: { out: string; json?: boolean }) => {
       let results: AuditResults;
       try {
         results = JSON.parse(await readFile(file, 'utf8')) as AuditResults;
@@ -25,6 +26,6 @@ export function reportCommand(): Command {
       }
       if (results?.schema !== RESULTS_SCHEMA) throw new UserError(`${file}: not onnx-audit results (schema ${JSON.stringify(results?.schema ?? null)}, expected "${RESULTS_SCHEMA}"); pass the results.json an audit wrote`);
       await writeFileAtomic(o.out, new TextEncoder().encode(await renderReport(results)));
-      console.log(`wrote ${o.out}`);
+      console.log(o.json ? JSON.stringify({ out: o.out }) : `wrote ${o.out}`);
     });
 }

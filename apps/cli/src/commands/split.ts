@@ -15,6 +15,7 @@ interface SplitFlags {
   membership?: boolean;
   seed: number;
   resize?: string;
+  json?: boolean;
 }
 
 export function splitCommand(): Command {
@@ -25,6 +26,8 @@ export function splitCommand(): Command {
     .option('--parts <name=fraction,...>', `the parts and their fractions (default ${describe(TRAIN_VAL_TEST)})`)
     .option('--membership', `the five parts membership inference needs: ${describe(MEMBERSHIP_SPLIT)}`)
     .option('--seed <n>', 'seeds the shuffle within each class', (v) => Number.parseInt(v, 10), 0))
+    .option('--json', 'print one JSON object instead of a line per part')
+    .addHelpText('after', '\nExamples:\n  onnx-audit split --data builtin:fashion-mnist --out parts/ --parts train=0.8,val=0.1,test=0.1\n  onnx-audit split --data all.npz --out parts/ --membership --seed 1 --json')
     .action(async (o: SplitFlags) => {
       if (!Number.isInteger(o.seed) || o.seed < 0) throw new UserError(`--seed must be a non-negative integer, got ${o.seed}`);
       if (o.parts && o.membership) throw new UserError('--parts and --membership choose the parts two ways: give one');
@@ -37,7 +40,9 @@ export function splitCommand(): Command {
         throw new UserError(`--parts: ${(e as Error).message}`);
       }
       const written = await writeSplit(o.out, dataset, parts);
-      for (const [i, name] of Object.keys(parts).entries()) console.log(`${written[i]}: ${parts[name].length} samples`);
+      const names = Object.keys(parts);
+      if (o.json) console.log(JSON.stringify({ parts: Object.fromEntries(names.map((name, i) => [name, { file: written[i], samples: parts[name].length }])) }));
+      else for (const [i, name] of names.entries()) console.log(`${written[i]}: ${parts[name].length} samples`);
     });
 }
 

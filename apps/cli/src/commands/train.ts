@@ -41,6 +41,7 @@ interface TrainFlags extends RuntimeFlags {
   mix: number;
   compareTo?: string;
   tradesBeta?: number;
+  json?: boolean;
 }
 
 // The robust accuracy reported after adversarial training: PGD with 20 steps (Madry's step
@@ -74,6 +75,7 @@ export function trainCommand(): Command {
     .option('--snapshots <dir>', 'write the model after every epoch as DIR/epoch-NNN.onnx')
     .option('--checkpoint <file>', 'checkpoint rewritten after every epoch (default: OUT.ckpt)')
     .option('--resume', 'continue from the checkpoint if it exists')
+    .option('--json', 'print one JSON object (the epochs\' history) instead of the summary lines')
     .addOption(new Option('--adversarial <kind>', 'adversarial training: each batch attacked by PGD (Madry), FGSM with a random start (Wong et al.), or TRADES (Zhang et al.: CE + β·KL to a PGD-KL copy)').choices(['pgd', 'fgsm-rs', 'trades']))
     .option('--eps <e>', 'adversarial training: L∞ radius, e.g. 0.3 or 8/255 (inputs in [0, 1])')
     .option('--attack-steps <n>', 'adversarial training: PGD steps (default 10)')
@@ -81,6 +83,7 @@ export function trainCommand(): Command {
     .option('--mix <r>', 'adversarial training: share of each batch replaced by adversarial examples, in (0, 1]', number, 1)
     .option('--compare-to <file>', 'adversarial training with --val-data: also evaluate this (e.g. the standardly trained) model, side by side')
     .option('--trades-beta <b>', 'TRADES: weight of the KL term (default 6)', number)))
+    .addHelpText('after', '\nExamples:\n  onnx-audit train --model arch.onnx --data train.npz --out model.onnx --epochs 30 --optimizer adam --lr 0.002 --reinit --val-data val.npz\n  onnx-audit train --model arch.onnx --data train.npz --out robust.onnx --adversarial pgd --eps 0.1 --mix 0.5 --val-data val.npz --compare-to model.onnx\n  onnx-audit train --model arch.onnx --data train.npz --out model.onnx --checkpoint run.ckpt --resume --json')
     .action(async (o: TrainFlags) => {
       checkFlags(o);
       const adversarial = adversarialFlags(o);
@@ -134,12 +137,17 @@ export function trainCommand(): Command {
         await writeModel(o.out, result.model);
         const last = result.history.at(-1);
         const accuracy = last?.validationAccuracy ?? last?.trainAccuracy;
+        const rows = adversarial && validation ? [[o.out, await robustness(result.model, validation, adversarial.eps, o)]] as const : [];
+        const compared = adversarial && validation && o.compareTo ? [[o.compareTo, await robustness(await readModel(o.compareTo), validation, adversarial.eps, o)] as const] : [];
+        if (o.json) {
+          const evaluated = [...rows, ...compared].map(([model, r]) => ({ model, cleanAccuracy: r.clean, pgdRobustAccuracy: r.robust, suiteRobustAccuracy: r.suiteRobust }));
+          console.log(JSON.stringify({ out: o.out, parameterCount: result.parameterCount, history: result.history, ...(result.resumedFrom !== undefined ? { resumedFrom: result.resumedFrom } : {}), ...(adversarial && validation ? { adversarial: { eps: adversarial.eps, evaluated } } : {}) }));
+          return;
+        }
         console.log(`wrote ${o.out}: ${result.parameterCount} parameters, ${result.history.length} epochs, ${last?.validationAccuracy === undefined ? 'train' : 'validation'} accuracy ${accuracy === undefined ? '?' : (100 * accuracy).toFixed(2)}%`);
-        if (adversarial && validation) {
-          const rows = [[o.out, await robustness(result.model, validation, adversarial.eps, o)]] as const;
-          const compared = o.compareTo ? [[o.compareTo, await robustness(await readModel(o.compareTo), validation, adversarial.eps, o)] as const] : [];
+        if (rows.length > 0) {
           const percent = (v: number) => `${(100 * v).toFixed(2)}%`;
-          console.log(`validation, L∞ ε = ${adversarial.eps}: clean, PGD-${EVALUATION_STEPS} robust, ${rows[0][1].suite} suite robust accuracy`);
+          console.log(`validation, L∞ ε = ${adversarial!.eps}: clean, PGD-${EVALUATION_STEPS} robust, ${rows[0][1].suite} suite robust accuracy`);
           for (const [name, r] of [...rows, ...compared]) console.log(`  ${name}: ${percent(r.clean)}, ${percent(r.robust)}, ${percent(r.suiteRobust)}`);
         }
       } catch (e) {
