@@ -1,14 +1,14 @@
 // What the adversarial-training tests share: MNIST digits by row, a resumable training run, and the PGD
 // robust accuracy that judges a trained model.
 import { loadBuiltin } from '@onnx-audit/data';
-import { buildClassifier, train, type TrainResult } from '@onnx-audit/onnx';
+import { buildClassifier, SMALL_IMAGE_CNN, train, type TrainResult } from '@onnx-audit/onnx';
 import type { ModelProto } from 'onnx-buf';
 
 import { evaluateAttack } from '../src/attack.js';
 import { pgd } from '../src/attacks/pgd.js';
 import { onnxClassifier } from '../src/classifier/onnx.js';
 import { adversarialPerturbation, type AdversarialTrainingOptions } from '../src/defences/adversarial-training.js';
-import { type Digits, MNIST_CNN } from './models.js';
+import { type Digits } from './models.js';
 
 export function digitsOf(all: { x: Float32Array; y: ArrayLike<number> }, rows: number[]): Digits {
   const d = 784;
@@ -41,7 +41,7 @@ export async function resumableRun(attack: AdversarialTrainingOptions): Promise<
 }> {
   const all = await loadBuiltin('mnist', { perClass: 20 });
   const data = digitsOf(all, Array.from({ length: all.y.length }, (_, i) => i));
-  const arch = await buildClassifier({ ...MNIST_CNN, layers: [{ kind: 'conv', channels: 4, kernel: 5, stride: 2 }, { kind: 'batchNorm' }, { kind: 'relu' }, { kind: 'flatten' }, { kind: 'linear', units: 10 }] });
+  const arch = await buildClassifier({ ...SMALL_IMAGE_CNN, layers: [{ kind: 'conv', channels: 4, kernel: 5, stride: 2 }, { kind: 'batchNorm' }, { kind: 'relu' }, { kind: 'flatten' }, { kind: 'linear', units: 10 }] });
   const settings = { batchSize: 32, optimizer: 'adam', lr: 2e-3, seed: 2 } as const;
   return {
     async run(epochs, checkpoint, changed = {}) {

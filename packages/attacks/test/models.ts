@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { create } from '@bufbuild/protobuf';
 import { loadBuiltin } from '@onnx-audit/data';
-import { buildClassifier, type ClassifierSpec, decodeModel, encodeModel, tensorFromArray, tensorValueInfo, train, writeFileAtomic } from '@onnx-audit/onnx';
+import { buildClassifier, decodeModel, encodeModel, SMALL_IMAGE_CNN, tensorFromArray, tensorValueInfo, train, writeFileAtomic } from '@onnx-audit/onnx';
 import { type ModelProto, ModelProtoSchema, NodeProtoSchema } from 'onnx-buf';
 
 /** z = xW + b [→ Softmax]; weights [inputs, classes] row-major. */
@@ -35,17 +35,6 @@ export interface Digits {
   sampleDims: number[];
 }
 
-/** The small MNIST CNN the attack tests train. */
-export const MNIST_CNN: ClassifierSpec = {
-  input: [1, 28, 28],
-  layers: [
-    { kind: 'conv', channels: 8, kernel: 5 }, { kind: 'relu' }, { kind: 'maxPool', kernel: 2 },
-    { kind: 'conv', channels: 16, kernel: 5 }, { kind: 'relu' }, { kind: 'maxPool', kernel: 2 },
-    { kind: 'flatten' }, { kind: 'linear', units: 10 },
-  ],
-  seed: 1,
-};
-
 /** A CNN trained on 400 MNIST digits per class (~96% held out), and `testCount` held-out digits. */
 export async function mnistCnn(testCount = 200): Promise<{ model: ModelProto; test: Digits }> {
   const digits = await loadBuiltin('mnist', { perClass: 420 });
@@ -59,12 +48,12 @@ export async function mnistCnn(testCount = 200): Promise<{ model: ModelProto; te
   });
   const test = pick(testRows.slice(0, testCount));
   const options = { epochs: 4, batchSize: 64, optimizer: 'adam' as const, lr: 2e-3, seed: 3 };
-  const key = createHash('sha256').update(JSON.stringify({ CNN: MNIST_CNN, options, source: digits.source, v: 1 })).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(JSON.stringify({ CNN: SMALL_IMAGE_CNN, options, source: digits.source, v: 1 })).digest('hex').slice(0, 16);
   const file = join(tmpdir(), 'onnx-audit-test', `mnist-cnn-${key}.onnx`);
   try {
     return { model: decodeModel(await readFile(file)), test };
   } catch {
-    const { model } = await train(await buildClassifier(MNIST_CNN), pick(trainRows), options);
+    const { model } = await train(await buildClassifier(SMALL_IMAGE_CNN), pick(trainRows), options);
     await mkdir(join(tmpdir(), 'onnx-audit-test'), { recursive: true });
     await writeFileAtomic(file, encodeModel(model));
     return { model, test };

@@ -7,13 +7,13 @@ import { join } from 'node:path';
 
 import { loadBuiltin } from '@onnx-audit/data';
 import { randomNormal } from '@onnx-audit/native';
-import { buildClassifier, train, type TrainOptions } from '@onnx-audit/onnx';
+import { buildClassifier, SMALL_IMAGE_CNN, train, type TrainOptions } from '@onnx-audit/onnx';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 
 import { adversarialPerturbation, stepKey } from '../src/defences/adversarial-training.js';
 import { digitsOf, initializerBytes, resumableRun, robustAccuracy } from './adversarial-helpers.js';
-import { linearModel, MNIST_CNN, uniform } from './models.js';
+import { linearModel, uniform } from './models.js';
 
 function softmax64(z: number[]): number[] {
   const max = Math.max(...z);
@@ -107,12 +107,12 @@ describe('TRADES adversarial training', () => {
   // Measured (seed 3, 200 held-out digits, PGD-20 at ε = 0.1): standard 97% clean, 43% robust;
   // TRADES (β = 6, 5 PGD-KL steps) 93% clean, 82% robust, in 23 s against standard's 6 s. At
   // ε = 0.2 this budget gave 0% against 35.5% robust, but TRADES' clean accuracy fell to 84.5%.
-  it('makes a MNIST_CNN more robust on real MNIST digits than standard training', async () => {
+  it('makes the small image CNN more robust on real MNIST digits than standard training', async () => {
     const all = await loadBuiltin('mnist', { perClass: 600 });
     const trainRows: number[] = [], testRows: number[] = [];
     all.y.forEach((_, i) => (i % 15 === 14 ? testRows : trainRows).push(i));
     const data = digitsOf(all, trainRows), test = digitsOf(all, testRows.slice(0, 200));
-    const arch = await buildClassifier(MNIST_CNN);
+    const arch = await buildClassifier(SMALL_IMAGE_CNN);
     const eps = 0.1;
     const options: TrainOptions = { epochs: 4, batchSize: 32, optimizer: 'adam', lr: 1e-3, seed: 3 };
     const began = performance.now();

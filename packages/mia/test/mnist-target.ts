@@ -7,21 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { loadBuiltin, stratifiedSplit, subset } from '@onnx-audit/data';
-import { buildClassifier, type ClassifierSpec, decodeModel, encodeModel, train, writeFileAtomic } from '@onnx-audit/onnx';
+import { buildClassifier, decodeModel, encodeModel, SMALL_IMAGE_CNN, train, writeFileAtomic } from '@onnx-audit/onnx';
 import type { ModelProto } from 'onnx-buf';
 
 import type { LabelledSet } from '../src/membership-data.js';
 import type { TrainingRecipe } from '../src/recipes.js';
-
-const CNN: ClassifierSpec = {
-  input: [1, 28, 28],
-  layers: [
-    { kind: 'conv', channels: 8, kernel: 5 }, { kind: 'relu' }, { kind: 'maxPool', kernel: 2 },
-    { kind: 'conv', channels: 16, kernel: 5 }, { kind: 'relu' }, { kind: 'maxPool', kernel: 2 },
-    { kind: 'flatten' }, { kind: 'linear', units: 10 },
-  ],
-  seed: 1,
-};
 
 /** How the target is trained; the attacker's shadow and reference models are trained the same way. */
 export const TARGET_RECIPE: TrainingRecipe = { epochs: 30, batchSize: 32, optimizer: 'adam', lr: 2e-3 };
@@ -42,13 +32,13 @@ export async function mnistSetup(perClass: number): Promise<MnistSetup> {
     return { x: d.x, sampleDims: [1, 28, 28], labels: d.y };
   };
   const members = set(parts.members);
-  const key = createHash('sha256').update(JSON.stringify({ CNN, TARGET_RECIPE, source: digits.source, perClass, v: 1 })).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(JSON.stringify({ CNN: SMALL_IMAGE_CNN, TARGET_RECIPE, source: digits.source, perClass, v: 1 })).digest('hex').slice(0, 16);
   const file = join(tmpdir(), 'onnx-audit-test', `mia-target-${key}.onnx`);
   let target: ModelProto;
   try {
     target = decodeModel(await readFile(file));
   } catch {
-    ({ model: target } = await train(await buildClassifier(CNN), members, { ...TARGET_RECIPE, seed: 11, reinit: true }));
+    ({ model: target } = await train(await buildClassifier(SMALL_IMAGE_CNN), members, { ...TARGET_RECIPE, seed: 11, reinit: true }));
     await mkdir(join(tmpdir(), 'onnx-audit-test'), { recursive: true });
     await writeFileAtomic(file, encodeModel(target));
   }

@@ -31,7 +31,7 @@ export type { LogitsValue } from './model/logits.js';
 export { fixedBatchSize, logitsModel, predictLogits } from './inference.js';
 export type { PredictOptions, Predictions } from './inference.js';
 export { writeFileAtomic } from './atomic-write.js';
-export { buildClassifier, INPUT_NAME, LOGITS_NAME } from './builder/classifier.js';
+export { buildClassifier, INPUT_NAME, LOGITS_NAME, SMALL_IMAGE_CNN } from './builder/classifier.js';
 export type { ClassifierSpec, Layer } from './builder/classifier.js';
 export { train } from './train/trainer.js';
 export type { EpochSummary, OptimizerName, StepReport, TrainingData, TrainOptions, TrainResult } from './train/trainer.js';

@@ -11,9 +11,8 @@ import { parseArgs } from 'node:util';
 
 import { adversarialPerturbation, type AdversarialTrainingOptions } from '@onnx-audit/attacks';
 import { randomUniform } from '@onnx-audit/native';
-import { buildClassifier, runtimeInfo, train, type TrainOptions } from '@onnx-audit/onnx';
+import { buildClassifier, SMALL_IMAGE_CNN, runtimeInfo, train, type TrainOptions } from '@onnx-audit/onnx';
 
-import { MNIST_CNN } from './models.js';
 import { median } from './timing.js';
 import { writeJsonAtomic } from './write.js';
 
@@ -47,7 +46,7 @@ const cases: Case[] = [
   ...values.steps.split(',').map(Number).map((k): Case => ({ name: `pgd-${k}`, attack: { kind: 'pgd', steps: k } })),
 ];
 
-const model = await buildClassifier(MNIST_CNN);
+const model = await buildClassifier(SMALL_IMAGE_CNN);
 const data = { x: await randomUniform(samples * 784, { seed: SEED }), sampleDims: [1, 28, 28], labels: Int32Array.from({ length: samples }, (_, i) => i % 10) };
 const base: TrainOptions = { epochs, batchSize: 64, optimizer: 'adam', lr: 1e-3, seed: 1, ...(threads ? { threads } : {}) };
 
@@ -73,7 +72,7 @@ await writeJsonAtomic(values.out, {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? null, node: process.version },
   runtime: runtimeInfo(),
-  config: { model: MNIST_CNN, samples, epochs, epochsTimed: epochs - 1, batchSize: base.batchSize, optimizer: base.optimizer, eps: EPS, threads: threads ?? null, seed: SEED, quick },
+  config: { model: SMALL_IMAGE_CNN, samples, epochs, epochsTimed: epochs - 1, batchSize: base.batchSize, optimizer: base.optimizer, eps: EPS, threads: threads ?? null, seed: SEED, quick },
   results,
 });
 console.log(`wrote ${values.out}`);

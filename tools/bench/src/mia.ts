@@ -12,9 +12,8 @@ import { parseArgs } from 'node:util';
 
 import { loadBuiltin, stratifiedSplit, subset } from '@onnx-audit/data';
 import { type LabelledSet, MembershipAudit } from '@onnx-audit/mia';
-import { buildClassifier, runtimeInfo, train } from '@onnx-audit/onnx';
+import { buildClassifier, SMALL_IMAGE_CNN, runtimeInfo, train } from '@onnx-audit/onnx';
 
-import { MNIST_CNN } from './models.js';
 import { writeJsonAtomic } from './write.js';
 
 const { values } = parseArgs({
@@ -42,7 +41,7 @@ const set = (rows: Int32Array): LabelledSet => {
 const [members, nonMembers, aux] = [set(parts.members), set(parts.nonMembers), set(parts.aux)];
 
 let started = performance.now();
-const { model: target } = await train(await buildClassifier(MNIST_CNN), members, { ...recipe, seed: 11, reinit: true, spinning: false });
+const { model: target } = await train(await buildClassifier(SMALL_IMAGE_CNN), members, { ...recipe, seed: 11, reinit: true, spinning: false });
 const targetSeconds = (performance.now() - started) / 1000;
 
 const work = await mkdtemp(join(tmpdir(), 'bench-mia-'));
@@ -59,7 +58,7 @@ try {
     benchmark: 'mia',
     date: new Date().toISOString(),
     runtime: runtimeInfo(),
-    setup: { data: digits.source, members: members.labels.length, nonMembers: nonMembers.labels.length, aux: aux.labels.length, model: MNIST_CNN, recipe, snapshots, targetTrainingSeconds: targetSeconds },
+    setup: { data: digits.source, members: members.labels.length, nonMembers: nonMembers.labels.length, aux: aux.labels.length, model: SMALL_IMAGE_CNN, recipe, snapshots, targetTrainingSeconds: targetSeconds },
     stages: {
       shadowTraining: stages['shadow training'],
       targetDistillation: stages['target distillation'],

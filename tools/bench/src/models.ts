@@ -1,5 +1,5 @@
 // The models the benchmarks time, built in code: a small MNIST CNN and a ResNet basic block.
-import { buildClassifier, type ClassifierSpec } from '@onnx-audit/onnx';
+import { buildClassifier } from '@onnx-audit/onnx';
 import type { ModelProto } from 'onnx-buf';
 
 import { buildResidualBlock } from './resnet-block.js';
@@ -33,13 +33,3 @@ export const RESNET_BLOCK: BenchModel = {
   build: (seed) => buildResidualBlock({ channels: 16, size: 16, classes: 10, seed }),
 };
 
-/** The small MNIST CNN the attack and membership-inference tests train (no BatchNorm). */
-export const MNIST_CNN: ClassifierSpec = {
-  input: [1, 28, 28],
-  layers: [
-    { kind: 'conv', channels: 8, kernel: 5 }, { kind: 'relu' }, { kind: 'maxPool', kernel: 2 },
-    { kind: 'conv', channels: 16, kernel: 5 }, { kind: 'relu' }, { kind: 'maxPool', kernel: 2 },
-    { kind: 'flatten' }, { kind: 'linear', units: 10 },
-  ],
-  seed: 1,
-};

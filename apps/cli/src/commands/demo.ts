@@ -9,19 +9,9 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 
 import { type Dataset, loadBuiltin, stratifiedSplit, subset, writeNpz } from '@onnx-audit/data';
-import { buildClassifier, type ClassifierSpec, train, writeModel } from '@onnx-audit/onnx';
+import { buildClassifier, SMALL_IMAGE_CNN, train, writeModel } from '@onnx-audit/onnx';
 
 import { buildProgram } from '../program.js';
-
-const CNN: ClassifierSpec = {
-  input: [1, 28, 28],
-  layers: [
-    { kind: 'conv', channels: 8, kernel: 5 }, { kind: 'relu' }, { kind: 'maxPool', kernel: 2 },
-    { kind: 'conv', channels: 16, kernel: 5 }, { kind: 'relu' }, { kind: 'maxPool', kernel: 2 },
-    { kind: 'flatten' }, { kind: 'linear', units: 10 },
-  ],
-  seed: 1,
-};
 
 /** 700 images per class: the parts, in order, per class. */
 const PARTS = { members: 1 / 7, nonMembers: 1 / 7, val: 1 / 7, test: 1 / 7, aux: 3 / 7 } as const;
@@ -46,7 +36,7 @@ export function demoCommand(): Command {
       const members = subset(images, parts.members);
       const log = (line: string) => !o.quiet && !o.json && console.error(line);
       log(`demo: training a small CNN on ${members.y.length} Fashion-MNIST images (${images.source}), ${RECIPE.epochs} epochs`);
-      const { model, history } = await train(await buildClassifier(CNN), { x: members.x, sampleDims: [1, 28, 28], labels: members.y }, { ...RECIPE, seed: SEED, reinit: true, spinning: false });
+      const { model, history } = await train(await buildClassifier(SMALL_IMAGE_CNN), { x: members.x, sampleDims: [1, 28, 28], labels: members.y }, { ...RECIPE, seed: SEED, reinit: true, spinning: false });
       const modelFile = join(o.out, 'model.onnx');
       await writeModel(modelFile, model);
       log(`demo: training accuracy ${(100 * history.at(-1)!.trainAccuracy).toFixed(1)}%; auditing ${modelFile}`);

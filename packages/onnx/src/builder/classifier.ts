@@ -27,6 +27,20 @@ export interface ClassifierSpec {
   seed?: number;
 }
 
+/**
+ * A small CNN for 28×28 greyscale images (MNIST, Fashion-MNIST), 5,994 weights: the model the demo
+ * audits and the tests and benchmarks train.
+ */
+export const SMALL_IMAGE_CNN: ClassifierSpec = {
+  input: [1, 28, 28],
+  layers: [
+    { kind: 'conv', channels: 8, kernel: 5 }, { kind: 'relu' }, { kind: 'maxPool', kernel: 2 },
+    { kind: 'conv', channels: 16, kernel: 5 }, { kind: 'relu' }, { kind: 'maxPool', kernel: 2 },
+    { kind: 'flatten' }, { kind: 'linear', units: 10 },
+  ],
+  seed: 1,
+};
+
 export const INPUT_NAME = 'input';
 export const LOGITS_NAME = 'logits';
 
