@@ -1,6 +1,6 @@
 // Builds the native addon with cmake-js. A script rather than a long npm line so that the CUDA
 // switch, the build type and the parallelism are typed options with one place to read them:
-//   node --import tsx script/build.ts [--cuda=AUTO|ON|OFF] [--debug] [--jobs=N]
+//   node --import tsx script/build.ts [--cuda=AUTO|ON|OFF] [--debug] [--jobs=N] [--out=DIR]
 // ONNX_AUDIT_CUDA in the environment sets the default for --cuda.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -17,6 +17,8 @@ const { values } = parseArgs({
     cuda: { type: 'string', default: process.env.ONNX_AUDIT_CUDA ?? 'AUTO' },
     debug: { type: 'boolean', default: false },
     jobs: { type: 'string', default: String(availableParallelism()) },
+    // The prebuilt packages are built apart from the local build, which stays what tests load.
+    out: { type: 'string', default: 'build' },
   },
 });
 
@@ -31,7 +33,7 @@ const args = [
   cmakeJs,
   'compile',
   '--directory', root,
-  '--out', join(root, 'build'),
+  '--out', join(root, values.out),
   ...(values.debug ? ['--debug'] : []),
   '--parallel', values.jobs,
   `--CDONNX_AUDIT_CUDA=${cuda}`,
