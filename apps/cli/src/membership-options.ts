@@ -3,8 +3,9 @@
 // set of attacks where one that cannot run is skipped with its reason, and stage progress.
 import { type Command, Option } from 'commander';
 
-import { type AttackName, type AttackResult, type AuditOptions, concatSets, type LabelledSet, type MembershipAudit, MembershipError, type StageProgress, WorkFolder } from '@onnx-audit/mia';
+import { type AttackName, type AttackResult, type AuditOptions, concatSets, type LabelledSet, MembershipAudit, MembershipError, type StageProgress, WorkFolder } from '@onnx-audit/mia';
 import type { InspectionReport, Schedule } from '@onnx-audit/onnx';
+import type { ModelProto } from 'onnx-buf';
 
 import { type DataOptions, readLabelledData } from './dataset.js';
 import { UserError } from './errors.js';
@@ -98,6 +99,38 @@ export async function auditAll(audit: MembershipAudit, attacks: readonly AttackN
     else results.push(await audit.run(attack));
   }
   return { results, skipped, stages: audit.stageSeconds };
+}
+
+export interface Interplay {
+  main: AuditOutcome;
+  /** Against the temperature-scaled target: the attacker's own models as trained (unaware of T), and scaled by T too (aware). */
+  calibrated?: { temperature: number; attackerUnaware: AuditOutcome; attackerAware: AuditOutcome };
+  twin?: AuditOutcome;
+}
+
+/**
+ * The attacks against the target and, when given, against the target with temperature scaling
+ * appended (its architecture, not the scaled graph, is what the attacker retrains) and against a
+ * twin trained on the same members. The audits share `options.work`, so the attacker-side stages
+ * of one serve the others.
+ */
+export async function auditInterplay(
+  options: AuditOptions,
+  attacks: readonly AttackName[],
+  extra: { calibrated?: { temperature: number; calibrate: (model: ModelProto) => ModelProto }; twin?: ModelProto } = {},
+): Promise<Interplay> {
+  const interplay: Interplay = { main: await auditAll(new MembershipAudit(options), attacks) };
+  if (extra.calibrated) {
+    const { temperature, calibrate } = extra.calibrated;
+    const scaled = { ...options, target: calibrate(options.target), architecture: options.target };
+    interplay.calibrated = {
+      temperature,
+      attackerUnaware: await auditAll(new MembershipAudit(scaled), attacks),
+      attackerAware: await auditAll(new MembershipAudit({ ...scaled, calibrateAttackerModels: calibrate }), attacks),
+    };
+  }
+  if (extra.twin) interplay.twin = await auditAll(new MembershipAudit({ ...options, target: extra.twin }), attacks);
+  return interplay;
 }
 
 /** One progress line per stage on stderr; undefined when not enabled. */

@@ -33,3 +33,12 @@ export async function mnistTrainingFiles(dir: string, perClass: number, every: n
   }));
   return { files, heldOut };
 }
+
+/**
+ * The lines `train --adversarial` prints after training at ε = 0.1: per model, the clean, PGD-20
+ * and suite robust accuracy as fractions (empty when the heading is missing).
+ */
+export function reportedRobustness(stdout: string): { model: string; clean: number; robust: number; suite: number }[] {
+  if (!/^validation, L∞ ε = 0\.1: clean, PGD-20 robust, standard suite robust accuracy$/m.test(stdout)) return [];
+  return [...stdout.matchAll(/^ {2}(.+): ([\d.]+)%, ([\d.]+)%, ([\d.]+)%$/gm)].map((r) => ({ model: r[1], clean: Number(r[2]) / 100, robust: Number(r[3]) / 100, suite: Number(r[4]) / 100 }));
+}

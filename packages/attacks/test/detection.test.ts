@@ -77,10 +77,10 @@ describe('scores on a one-pixel linear model', () => {
     const model = tinyModel(weights, new Float32Array(2), { image: true });
     const x = Float32Array.of(0.1, 0.9, 0.4, 0.7, 0.2, 0.6);
     // scipy-style 2×2 median with reflect padding reaching back: window rows {i−1, i}, cols {j−1, j}, upper middle
-    const at = (p: number, n: number) => (p < 0 ? -p - 1 : p);
+    const at = (p: number) => (p < 0 ? -p - 1 : p);
     const squeezed = Array.from({ length: 6 }, (_, e) => {
       const [i, j] = [Math.floor(e / 3), e % 3];
-      const window = [[i - 1, j - 1], [i - 1, j], [i, j - 1], [i, j]].map(([r, c]) => x[at(r, 2) * 3 + at(c, 3)]).sort((a, b) => a - b);
+      const window = [[i - 1, j - 1], [i - 1, j], [i, j - 1], [i, j]].map(([r, c]) => x[at(r) * 3 + at(c)]).sort((a, b) => a - b);
       return window[2];
     });
     const softmax = (image: ArrayLike<number>) => {

@@ -84,7 +84,7 @@ function largestRemainder(count: number, shares: number[], shortfall: number[]):
   });
   const counts = quotas.map(Math.floor);
   const remainder = quotas.map((q, k) => q - counts[k]);
-  const order = quotas.map((q, k) => k).sort((a, b) => remainder[b] - remainder[a] || shortfall[b] - shortfall[a] || a - b);
+  const order = quotas.map((_, k) => k).sort((a, b) => remainder[b] - remainder[a] || shortfall[b] - shortfall[a] || a - b);
   for (let left = count - counts.reduce((a, b) => a + b, 0), i = 0; left > 0; left--, i++) counts[order[i]]++;
   counts.forEach((n, k) => (shortfall[k] += quotas[k] - n));
   return counts;

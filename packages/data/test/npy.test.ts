@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { DataError, parseNpy, readNpy, serializeNpy, writeNpy, type NdArray } from '../src/index.js';
+import { parseNpy, readNpy, serializeNpy, writeNpy, type NdArray } from '../src/index.js';
 import { bytesOf, dataErrorOf as errorOf, everyDtype, fixture, hasNumpy, npyWith, python, tempDir } from './helpers.js';
 
 const I64 = [-(2n ** 63n), -1n, 0n, 1n, 2n ** 63n - 1n];

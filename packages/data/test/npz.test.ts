@@ -6,7 +6,7 @@ import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 
 import { crc32Portable } from '../src/crc32.js';
-import { crc32, DataError, parseNpz, readNpz, serializeNpz, writeNpz, type NdArray } from '../src/index.js';
+import { crc32, parseNpz, readNpz, serializeNpz, writeNpz, type NdArray } from '../src/index.js';
 import { bytesOf, dataErrorMessage as errorOf, everyDtype, fixture, hasCommand, hasNumpy, hasPython, python, tempDir } from './helpers.js';
 
 /** Replaces every occurrence of `from` by `to` (same length): names appear in local and central headers. */

@@ -18,7 +18,6 @@ import {
   type AuxSplit,
   checkMembershipData,
   concatSets,
-  type LabelledSet,
   type MembershipData,
   MIN_DISTILLATION_SAMPLES,
   MIN_SHADOW_SAMPLES,
@@ -216,13 +215,9 @@ export class MembershipAudit {
     return pending;
   }
 
-  private auditSet(): LabelledSet {
-    return concatSets(this.options.members, this.options.nonMembers);
-  }
-
   private targetLogits() {
     return this.once('target scores', async () => {
-      const set = this.auditSet();
+      const set = concatSets(this.options.members, this.options.nonMembers);
       const { logits, classes } = await predictLogits(this.options.target, set.x, set.sampleDims, { ...this.options.session, batchSize: 512 });
       return { set, logits, classes };
     });
@@ -275,7 +270,7 @@ export class MembershipAudit {
     // Dependencies first, so that each stage's seconds are its own.
     const snapshots = await this.distilled(side);
     const original = side === 'target' ? this.options.target : await this.shadowModel();
-    const set = side === 'target' ? this.auditSet() : (await this.shadowLogits()).set;
+    const set = (await (side === 'target' ? this.targetLogits() : this.shadowLogits())).set;
     return this.once(`${side} sequences`, async () => {
       const steps = snapshots.length + 1;
       // Under parity the snapshots see batches that hold only members or only non-members.

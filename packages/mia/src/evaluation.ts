@@ -69,13 +69,16 @@ function bestTprWithin(fpr: Float64Array, tpr: Float64Array, alpha: number): num
   return best;
 }
 
+/** One sweep along the ROC: at 0 and at each grid FPR, the best TPR of the points within it. */
 function logGrid(fpr: Float64Array, tpr: Float64Array, nonMembers: number): RocPoints {
   const lowest = Math.log10(1 / nonMembers);
-  const grid = Array.from({ length: ROC_GRID_POINTS }, (_, i) => 10 ** (lowest + (-lowest * i) / (ROC_GRID_POINTS - 1)));
-  const points: RocPoints = { fpr: [0], tpr: [bestTprWithin(fpr, tpr, 0)] };
+  const grid = [0, ...Array.from({ length: ROC_GRID_POINTS }, (_, i) => 10 ** (lowest + (-lowest * i) / (ROC_GRID_POINTS - 1)))];
+  const points: RocPoints = { fpr: [], tpr: [] };
+  let best = 0, i = 0;
   for (const alpha of grid) {
+    for (; i < fpr.length && fpr[i] <= alpha + 1e-12; i++) best = Math.max(best, tpr[i]);
     points.fpr.push(alpha);
-    points.tpr.push(bestTprWithin(fpr, tpr, alpha));
+    points.tpr.push(best);
   }
   return points;
 }

@@ -78,14 +78,15 @@ export function checkMembershipData(data: MembershipData, classes: number, sampl
     if (nonFinite >= 0) throw new MembershipError(`the ${name} hold a non-finite value (${set.x[nonFinite]}) in sample ${Math.floor(nonFinite / size)}: fix or drop it`);
   }
   const members = hashes(data.members);
+  const nonMembers = hashes(data.nonMembers);
   const overlaps: string[] = [];
-  const inNonMembers = countIn(hashes(data.nonMembers), members);
+  const inNonMembers = countIn(nonMembers, members);
   if (inNonMembers > 0) overlaps.push(`${inNonMembers} non-member${inNonMembers === 1 ? ' is' : 's are'} also among the members`);
   if (data.aux) {
     const aux = hashes(data.aux);
     const auxMembers = countIn(aux, members);
     if (auxMembers > 0) overlaps.push(`${auxMembers} auxiliary sample${auxMembers === 1 ? ' is' : 's are'} also among the members`);
-    const auxNonMembers = countIn(aux, hashes(data.nonMembers));
+    const auxNonMembers = countIn(aux, nonMembers);
     if (auxNonMembers > 0) overlaps.push(`${auxNonMembers} auxiliary sample${auxNonMembers === 1 ? ' is' : 's are'} also among the non-members`);
   }
   if (overlaps.length > 0) throw new MembershipError(`${overlaps.join('; ')} (identical values and label): the sets must be disjoint, remove the repeated samples`);

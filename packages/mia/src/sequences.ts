@@ -96,19 +96,18 @@ export async function metricSequences(models: readonly ModelProto[], set: Labell
 
 async function trainingModeParts(model: ModelProto, set: LabelledSet, query: TrainingModeQuery, session: SessionOptions = {}): Promise<{ logits: Float32Array; classes: number }> {
   const size = set.sampleDims.reduce((a, b) => a * b, 1);
-  const pieces: Float32Array[] = [];
+  let logits: Float32Array | undefined;
   let classes = 0;
   let start = 0;
   for (const [p, count] of query.parts.entries()) {
     // Each part draws its dropout masks from its own stream.
     const part = await trainingModeLogits(model, set.x.subarray(start * size, (start + count) * size), set.sampleDims, { ...session, batchSize: query.batchSize, seed: query.seed * 31 + p });
-    pieces.push(part.logits);
     classes = part.classes;
+    logits ??= new Float32Array(set.labels.length * classes);
+    logits.set(part.logits, start * classes);
     start += count;
   }
-  const logits = new Float32Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
-  pieces.reduce((at, piece) => (logits.set(piece, at), at + piece.length), 0);
-  return { logits, classes };
+  return { logits: logits!, classes };
 }
 
 /** One feature of every step, [n, steps]: TrajectoryMIA's loss trajectory is feature 0. */

@@ -6,12 +6,12 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 
 import type { SuiteName } from '@onnx-audit/attacks';
 import { capabilities } from '@onnx-audit/native';
 import { type AttackName, ATTACKS, type LabelledSet, METRIC_SIGNALS } from '@onnx-audit/mia';
-import { inspectModel, readModel, runtimeInfo, writeFileAtomic } from '@onnx-audit/onnx';
+import { type InspectionReport, inspectModel, readModel, runtimeInfo, writeFileAtomic } from '@onnx-audit/onnx';
 import { type AuditResults, type ModelSummary, renderReport, RESULTS_SCHEMA, type Skipped, summarize } from '@onnx-audit/report';
 
 import { calibrationSection } from '../audit/calibration-section.js';
@@ -181,7 +181,7 @@ function firstRows(set: LabelledSet, count: number): LabelledSet {
   return { x: set.x.slice(0, n * size), sampleDims: set.sampleDims, labels: set.labels.slice(0, n) };
 }
 
-function modelSummary(file: string, bytes: Uint8Array, report: ReturnType<typeof inspectModel>, classNames: string[]): ModelSummary {
+function modelSummary(file: string, bytes: Uint8Array, report: InspectionReport, classNames: string[]): ModelSummary {
   return {
     file,
     sha256: createHash('sha256').update(bytes).digest('hex'),

@@ -5,12 +5,12 @@ import { Command, Option } from 'commander';
 
 import { fitTemperature } from '@onnx-audit/calibration';
 import { writeNpy } from '@onnx-audit/data';
-import { type AttackName, type AttackResult, ATTACKS, type AuditOptions, MembershipAudit } from '@onnx-audit/mia';
+import { type AttackName, type AttackResult, ATTACKS, type AuditOptions } from '@onnx-audit/mia';
 import { inspectModel, predictLogits, readModel } from '@onnx-audit/onnx';
 
 import { addDataOptions, dataOptions } from '../dataset.js';
 import { UserError } from '../errors.js';
-import { addMembershipOptions, type AuditOutcome, auditAll, type MembershipFlags, membershipSettings, readMembershipData, stageProgress } from '../membership-options.js';
+import { addMembershipOptions, type AuditOutcome, auditInterplay, type MembershipFlags, membershipSettings, readMembershipData, stageProgress } from '../membership-options.js';
 import { parseInteger } from '../numbers.js';
 import { addRuntimeOptions, type RuntimeFlags, runtimeOptions } from '../runtime-options.js';
 
@@ -71,26 +71,25 @@ Examples:
         onProgress: stageProgress(Boolean(process.stderr.isTTY && !o.quiet && !o.json)),
       };
       const attacks = o.compare ? [...ATTACKS] : [o.attack];
-      const main = await auditAll(new MembershipAudit(options), attacks);
-      const output: Record<string, unknown> = { target: o.target, ...summary(main, o.compare ?? false) };
-      const tables = [table(main.results, main.skipped, o.target)];
-
+      let calibrated;
       if (o.calibrate) {
         const { logits, classes } = await predictLogits(target, data.aux!.x, data.aux!.sampleDims, session);
         const calibrator = await fitTemperature(logits, data.aux!.labels, classes);
-        const calibratedTarget = { ...options, target: calibrator.toOnnx(target), architecture: target };
-        // The attacker who does not know T queries its own models as trained; the one who does scales them by T too.
-        const unaware = await auditAll(new MembershipAudit(calibratedTarget), attacks);
-        const aware = await auditAll(new MembershipAudit({ ...calibratedTarget, calibrateAttackerModels: (model) => calibrator.toOnnx(model) }), attacks);
-        output.calibrated = { temperature: calibrator.temperature, attackerUnaware: summary(unaware, o.compare ?? false), attackerAware: summary(aware, o.compare ?? false) };
-        const scaled = `after temperature scaling (T = ${calibrator.temperature.toFixed(3)}, fitted on the auxiliary data)`;
-        tables.push(table(unaware.results, unaware.skipped, `${scaled}, attacker unaware of T`), table(aware.results, aware.skipped, `${scaled}, attacker scaling its own models by T`));
+        calibrated = { temperature: calibrator.temperature, calibrate: (model: typeof target) => calibrator.toOnnx(model) };
       }
-      if (o.twin) {
-        const twin = await readModel(o.twin);
-        const twinAudit = await auditAll(new MembershipAudit({ ...options, target: twin }), attacks);
-        output.twin = { target: o.twin, ...summary(twinAudit, o.compare ?? false) };
-        tables.push(table(twinAudit.results, twinAudit.skipped, `twin ${o.twin}`));
+      const { main, calibrated: scaled, twin } = await auditInterplay(options, attacks, { ...(calibrated ? { calibrated } : {}), ...(o.twin ? { twin: await readModel(o.twin) } : {}) });
+      const compare = o.compare ?? false;
+      const output: Record<string, unknown> = { target: o.target, ...summary(main, compare) };
+      const tables = [table(main.results, main.skipped, o.target)];
+      if (scaled) {
+        const { temperature, attackerUnaware, attackerAware } = scaled;
+        output.calibrated = { temperature, attackerUnaware: summary(attackerUnaware, compare), attackerAware: summary(attackerAware, compare) };
+        const heading = `after temperature scaling (T = ${temperature.toFixed(3)}, fitted on the auxiliary data)`;
+        tables.push(table(attackerUnaware.results, attackerUnaware.skipped, `${heading}, attacker unaware of T`), table(attackerAware.results, attackerAware.skipped, `${heading}, attacker scaling its own models by T`));
+      }
+      if (twin) {
+        output.twin = { target: o.twin, ...summary(twin, compare) };
+        tables.push(table(twin.results, twin.skipped, `twin ${o.twin}`));
       }
       if (o.scoresOut) {
         const rows = main.results.map((r) => r.scores);

@@ -1,8 +1,6 @@
 // `onnx-audit robustness`: robust accuracy against a list of ε — the AutoAttack-style suite at each
 // radius, a minimum-norm attack's distances, their per-sample worst case — with the distribution
 // of minimal perturbations and the warnings that say when the figures should not be trusted.
-import { writeFile } from 'node:fs/promises';
-
 import { Command, Option } from 'commander';
 
 import { type AttackTask, evaluateRobustness, type RobustnessResult } from '@onnx-audit/attacks';

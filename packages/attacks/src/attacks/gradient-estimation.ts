@@ -17,7 +17,7 @@ import { adamState, adamStep, attackStep, gradientEstimate, project, randomNorma
 import type { AttackContext, AttackOutput, AttackTask, Threat } from '../attack.js';
 import type { Box, Classifier } from '../classifier/classifier.js';
 import { checkCount, checkStepSize, checkThreat } from './options.js';
-import { adversarialRows, gather, negate, randomStart, range, scatter } from './rows.js';
+import { adversarialRows, gather, negate, randomStart, range, scatter, scoreBasedStart } from './rows.js';
 import { attackerLoss, checkScoreLoss, type ScoreLoss } from './score-loss.js';
 
 interface EstimationOptions extends Partial<Threat>, AttackContext {
@@ -245,10 +245,7 @@ async function estimationAttack(classifier: Classifier, task: AttackTask, o: Res
   const n = task.labels.length;
   const { box } = classifier;
   const seed = o.seed ?? 0;
-  const adversarial = task.x.slice();
-  const queriesPerSample = new Float64Array(n).fill(1);
-  const cleanFooled = adversarialRows(await classifier.scores(task.x), k, range(n), task);
-  const bestLoss = new Float64Array(n).fill(Infinity);
+  const { adversarial, queriesPerSample, fooled: cleanFooled, bestLoss } = await scoreBasedStart(classifier, task);
   let rows = Int32Array.from(range(n).filter((i) => !cleanFooled[i]));
   let x0 = gather(task.x, d, rows);
   // the random start takes offsets [0, n·(d + 1)) of the streams, drawn for every sample so that

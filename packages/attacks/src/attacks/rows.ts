@@ -3,7 +3,7 @@
 import { type Norm, randomBall, randomUniform } from '@onnx-audit/native';
 
 import type { AttackTask } from '../attack.js';
-import { argmaxRows, type Box } from '../classifier/classifier.js';
+import { argmaxRows, type Box, type Classifier } from '../classifier/classifier.js';
 
 /** Rows `rows` of a row-major [n, width] array, as a new array. */
 export function gather<T extends Float32Array | Int32Array>(values: T, width: number, rows: ArrayLike<number>): T {
@@ -27,6 +27,20 @@ export function range(n: number): Int32Array {
 /** Per row of scores [m, k] for samples rows[…] of the task: is it adversarial? */
 export function adversarialRows(scores: Float32Array, classes: number, rows: ArrayLike<number>, task: AttackTask): Uint8Array {
   return Uint8Array.from(argmaxRows(scores, classes), (best, r) => ((task.targets ? best === task.targets[rows[r]] : best !== task.labels[rows[r]]) ? 1 : 0));
+}
+
+/**
+ * Where a score-based attack starts: the clean inputs as the answer so far, the one query each
+ * sample spends on them, which samples they already fool, and no loss seen yet.
+ */
+export async function scoreBasedStart(classifier: Classifier, task: AttackTask): Promise<{ adversarial: Float32Array; queriesPerSample: Float64Array; fooled: Uint8Array; bestLoss: Float64Array }> {
+  const n = task.labels.length;
+  return {
+    adversarial: task.x.slice(),
+    queriesPerSample: new Float64Array(n).fill(1),
+    fooled: adversarialRows(await classifier.scores(task.x), classifier.classes, range(n), task),
+    bestLoss: new Float64Array(n).fill(Infinity),
+  };
 }
 
 /** Natural-log cross-entropy of each row of logits with its class, in float64. */

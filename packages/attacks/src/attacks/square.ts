@@ -10,7 +10,7 @@ import { project, randomUniform } from '@onnx-audit/native';
 import type { AttackContext, AttackOutput, AttackTask } from '../attack.js';
 import type { Classifier } from '../classifier/classifier.js';
 import { checkCount, checkThreat } from './options.js';
-import { adversarialRows, gather, range, scatter } from './rows.js';
+import { adversarialRows, gather, range, scatter, scoreBasedStart } from './rows.js';
 import { attackerLoss, checkScoreLoss, type ScoreLoss } from './score-loss.js';
 
 export interface SquareOptions extends AttackContext {
@@ -64,10 +64,7 @@ export async function square(classifier: Classifier, task: AttackTask, options: 
   const n = task.labels.length;
   const { box } = classifier;
   const seed = o.seed ?? 0;
-  const adversarial = task.x.slice();
-  const queriesPerSample = new Float64Array(n).fill(1);
-  const broken = adversarialRows(await classifier.scores(task.x), k, range(n), task);
-  const bestLoss = new Float64Array(n).fill(Infinity);
+  const { adversarial, queriesPerSample, fooled: broken, bestLoss } = await scoreBasedStart(classifier, task);
 
   const initWidth = o.norm === 'linf' ? c * w : tiling(image).count * (c + 1);
   const iterWidth = o.norm === 'linf' ? 2 + c : 5 + c;

@@ -37,7 +37,7 @@ export class MoreThuente {
     private readonly g0: number,
     step: number,
     private stepMax: number,
-    private readonly ftol = 1e-3,
+    ftol = 1e-3,
     private readonly gtol = 0.9,
     private readonly xtol = 0.1,
   ) {

@@ -28,7 +28,8 @@ export async function trainingModeLogits(model: ModelProto, x: Float32Array, sam
   const input = dataInput(scoring);
   const sessions = new Map<number, { session: ort.InferenceSession; masks: DropoutMask[] }>();
   const key = streamKey(seed, 'dropout');
-  const pieces: Float32Array[] = [];
+  let logits: Float32Array | undefined;
+  let classes = 0;
   let offset = 0n;
   try {
     for (let start = 0; start < n; start += batchSize) {
@@ -47,16 +48,13 @@ export async function trainingModeLogits(model: ModelProto, x: Float32Array, sam
         feeds[mask.name] = new ort.Tensor('float32', values, mask.dims);
       }
       const out = await entry.session.run(feeds);
-      pieces.push(out[entry.session.outputNames[0]].data as Float32Array);
+      const batch = out[entry.session.outputNames[0]].data as Float32Array;
+      classes ||= batch.length / size;
+      logits ??= new Float32Array(n * classes);
+      logits.set(batch, start * classes);
     }
   } finally {
     for (const { session } of sessions.values()) await session.release();
   }
-  const logits = new Float32Array(pieces.reduce((sum, p) => sum + p.length, 0));
-  let at = 0;
-  for (const piece of pieces) {
-    logits.set(piece, at);
-    at += piece.length;
-  }
-  return { logits, classes: logits.length / n };
+  return { logits: logits ?? new Float32Array(0), classes };
 }
