@@ -63,6 +63,22 @@ describe('published packages', () => {
     }
   });
 
+  it('refuse a binary built for another version, naming both', async () => {
+    const manifest = join(report.install, 'node_modules', '@onnx-audit', 'native', 'package.json');
+    const original = await readFile(manifest, 'utf8');
+    const { version } = JSON.parse(original) as { version: string };
+    await writeFile(manifest, original.replace(`"version": "${version}"`, '"version": "9.9.9"'));
+    try {
+      const script = join(report.install, 'load-native.mjs');
+      await writeFile(script, "import { capabilities } from '@onnx-audit/native';\nconsole.log(JSON.stringify(capabilities()));\n");
+      const result = spawnSync(process.execPath, [script], { cwd: report.install, encoding: 'utf8', env: isolatedEnv() });
+      expect(result.status, result.stdout + result.stderr).not.toBe(0);
+      expect(result.stderr).toContain(`- prebuilt @onnx-audit/native-linux-x64: ${join(report.install, 'node_modules', '@onnx-audit', 'native-linux-x64', 'onnx_audit.node')} was built for ${version}, this package is 9.9.9`);
+    } finally {
+      await writeFile(manifest, original);
+    }
+  });
+
   it('version together under changesets: the native package and its platform packages as one fixed group, each with a changelog', async () => {
     const { versions, changelogs } = await changesetVersion(work);
     const native = versions['@onnx-audit/native'];
